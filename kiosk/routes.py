@@ -1,0 +1,82 @@
+"""Visitor-facing API: services, issuing, a ticket's status, cancelling and rating."""
+
+import hmac
+
+from flask import current_app, jsonify, request, url_for
+
+from qms.domain.errors import Forbidden, NotFound, ValidationError
+from qms.web import field, json_body, lang
+
+from . import bp
+
+
+def _qms():
+    return current_app.extensions["qms"]
+
+
+@bp.get("/api/services")
+def services():
+    return jsonify({"services": _qms().service.views.services(lang())})
+
+
+def _check_kiosk(kiosk_id):
+    cfg = _qms().cfg
+    if kiosk_id is None:
+        if not cfg["issuing"]["open_to_lan"]:
+            raise Forbidden("kiosk_required")
+        return
+    kiosk = _qms().center.kiosks.get(kiosk_id)
+    if kiosk is None:
+        raise NotFound("unknown_kiosk", kiosk=kiosk_id[:64])
+    if kiosk["secret"]:
+        sent = request.headers.get("X-Kiosk-Secret", "")
+        if not hmac.compare_digest(sent.encode(), kiosk["secret"].encode()):
+            raise Forbidden("kiosk_secret")
+
+
+def status_url(token):
+    base = _qms().cfg["server"]["public_url"].rstrip("/")
+    path = url_for("kiosk.ticket_status", token=token)
+    return base + path if base else url_for("kiosk.ticket_status", token=token, _external=True)
+
+
+@bp.post("/api/tickets")
+def issue():
+    data = json_body(allowed={"service", "priority", "kiosk"})
+    service = field(data, "service", str, required=True, max_len=64)
+    priority = field(data, "priority", bool, default=False)
+    kiosk = field(data, "kiosk", str, max_len=64)
+    _check_kiosk(kiosk)
+    ticket = _qms().service.issue(service, priority=priority, kiosk=kiosk)
+    ticket["status_url"] = status_url(ticket["token"])
+    return jsonify(ticket), 201
+
+
+def _token(token):
+    if not (16 <= len(token) <= 64):
+        raise NotFound("unknown_ticket")
+    return token
+
+
+@bp.get("/api/tickets/<token>")
+def ticket_status(token):
+    ticket = _qms().service.views.ticket_by_token(_token(token))
+    if ticket is None:
+        raise NotFound("unknown_ticket")
+    return jsonify(ticket)
+
+
+@bp.post("/api/tickets/<token>/cancel")
+def cancel(token):
+    json_body(allowed=set())
+    return jsonify(_qms().service.cancel(_token(token)))
+
+
+@bp.post("/api/tickets/<token>/rating")
+def rate(token):
+    data = json_body(allowed={"score", "comment"})
+    score = field(data, "score", int, required=True)
+    if not 1 <= score <= 5:
+        raise ValidationError("score_range")
+    comment = field(data, "comment", str, default="", max_len=500)
+    return jsonify(_qms().service.rate(_token(token), score, comment)), 201

@@ -1,0 +1,143 @@
+"""Events: what happened, in the past tense. Their snake_case names are the Socket.IO
+event names; ``payload()`` is what clients receive. Fields marked private (the
+visitor's token) route the event but are never broadcast."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+
+
+def _private():
+    return field(default=None, metadata={"private": True})
+
+
+@dataclass
+class Event:
+    @classmethod
+    def event_name(cls) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+    def payload(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not f.metadata.get("private")}
+
+
+@dataclass
+class TicketEvent(Event):
+    """Common payload: ``number``, ``service``, ``zone``, ``counter`` (or null), ``status``,
+    ``priority``, ``at`` (ISO time)."""
+
+    number: str
+    service: str
+    zone: str
+    counter: int | None
+    status: str
+    priority: bool
+    at: str
+    token: str | None = _private()
+
+
+@dataclass
+class TicketIssued(TicketEvent):
+    """A ticket was issued; ``position`` and ``estimated_wait_s`` as given to the visitor."""
+
+    position: int = 0
+    estimated_wait_s: int | None = None
+
+
+@dataclass
+class TicketCalled(TicketEvent):
+    """A counter called a ticket: ``called_at``, ``announcement`` (the words spoken),
+    ``audio_url`` (null until the WAV exists), ``recalls`` (0 on the first call)."""
+
+    called_at: str = ""
+    announcement: str = ""
+    audio_url: str | None = None
+    recalls: int = 0
+
+
+@dataclass
+class TicketRecalled(TicketCalled):
+    """The counter called the same ticket again; ``recalls`` counts the recalls so far."""
+
+
+@dataclass
+class TicketServing(TicketEvent):
+    """The visitor arrived and service began."""
+
+
+@dataclass
+class TicketCompleted(TicketEvent):
+    """Service ended; ``service_s`` is the time from call to completion."""
+
+    service_s: float = 0.0
+
+
+@dataclass
+class TicketNoShow(TicketEvent):
+    """The visitor did not come after being called."""
+
+
+@dataclass
+class TicketRequeued(TicketEvent):
+    """A called ticket was put back in its queue."""
+
+
+@dataclass
+class TicketCancelled(TicketEvent):
+    """The visitor left the queue."""
+
+
+@dataclass
+class TicketTransferred(TicketEvent):
+    """The ticket moved on: ``to_service``, ``to_counter`` (or null), ``placement``
+    (front, end or original) and its new ``position``. ``service``/``counter`` are where it
+    was."""
+
+    to_service: str = ""
+    to_counter: int | None = None
+    placement: str = "front"
+    position: int = 0
+
+
+@dataclass
+class QueueChanged(Event):
+    """The waiting line of a service changed: ``service``, ``zone``, ``waiting``,
+    ``estimated_wait_s``."""
+
+    service: str
+    zone: str
+    waiting: int
+    estimated_wait_s: int | None
+
+
+@dataclass
+class CounterChanged(Event):
+    """A counter opened, closed, paused or resumed: ``counter``, ``zone``, ``status``,
+    ``officer``, ``reason`` (for a pause)."""
+
+    counter: int
+    zone: str
+    status: str
+    officer: str | None
+    reason: str = ""
+
+
+@dataclass
+class DayReset(Event):
+    """The service day turned: ``day`` is the new day, ``closed`` how many tickets closed."""
+
+    day: str
+    closed: int
+
+
+@dataclass
+class DeviceFault(Event):
+    """A device failed: ``device`` (e.g. printer id), ``kind``, ``message``, ``number`` of
+    the ticket affected if any."""
+
+    device: str
+    kind: str
+    message: str
+    number: str | None = None

@@ -1,0 +1,350 @@
+"""Settings, declared once with type, default and help, loaded from config.yaml.
+
+`SCHEMA` is the single description of every key: validation walks it, the config
+reference (docs/config.md) documents it, and a test checks the two agree. Errors name
+the key path and what was expected, e.g. ``counters[12].services[0]: unknown service 'xyz'``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REQUIRED = object()
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+VIETNAMESE_LETTERS = set("ABCDĐEGHKLMNPQRSTUVXY")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and the expected value."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: its kind, default and one line of help."""
+
+    kind: str  # str, int, float, bool, time, text, list, section, choice, service_ref
+    help: str
+    default: object = REQUIRED
+    choices: tuple = ()
+    item: "Key | None" = None  # for lists
+    fields: dict = field(default_factory=dict)  # for sections
+    minimum: float | None = None
+    nullable: bool = False
+
+
+def section(help, fields, default=REQUIRED, nullable=False):
+    return Key("section", help, default=default, fields=fields, nullable=nullable)
+
+
+def text_key(help, default=REQUIRED):
+    return Key("text", help, default=default)
+
+
+_SESSION = section("A time window.", {
+    "open": Key("time", "Start, HH:MM local time."),
+    "close": Key("time", "End, HH:MM local time (exclusive)."),
+})
+
+_PRINTER = section("Ticket printer.", {
+    "driver": Key("choice", "Printer transport. Only `none` (tickets on screen only) until "
+                  "thermal printing lands; other drivers are refused at start.",
+                  default="none", choices=("none",)),
+}, default={})
+
+SCHEMA = section("The whole configuration.", {
+    "center": section("The service center itself.", {
+        "name": text_key("Center name, `{vi: ..., en: ...}` or one string."),
+        "address": Key("str", "Postal address, shown on screens and tickets.", default=""),
+        "timezone": Key("str", "IANA time zone of the service day.", default="Asia/Ho_Chi_Minh"),
+        "default_language": Key("choice", "Language of screens when none is asked for.",
+                                default="vi", choices=("vi", "en")),
+    }),
+    "server": section("How the server runs.", {
+        "host": Key("str", "Address to listen on.", default="0.0.0.0"),
+        "port": Key("int", "TCP port.", default=5000, minimum=1),
+        "data_dir": Key("str", "Folder of the SQLite database and the secret key, relative to "
+                        "the config file.", default="instance"),
+        "async_mode": Key("choice", "Flask-SocketIO async mode (see README: chosen by "
+                          "measurement).", default="gevent", choices=("gevent", "threading")),
+        "public_url": Key("str", "Base URL phones use to reach the server (for the QR code); "
+                          "empty means the URL of the request.", default=""),
+        "secret_key": Key("str", "Session signing key; empty means a random key kept in "
+                          "data_dir/secret_key.", default=""),
+        "message_queue": Key("str", "Redis URL shared by several server processes for "
+                             "Socket.IO fan-out; empty for one process.", default=""),
+        "cookie_secure": Key("bool", "Send the session cookie over HTTPS only.", default=False),
+        "session_hours": Key("float", "Staff session lifetime in hours.", default=12.0,
+                             minimum=0.01),
+    }, default={}),
+    "hours": section("Opening and ticket-issuing hours.", {
+        "enforce": Key("bool", "Refuse tickets outside the issuing hours and days. The demo "
+                       "config leaves it off so that it works at any hour.", default=False),
+        "days": Key("list", "Working days.", default=list(WEEKDAYS[:5]),
+                    item=Key("choice", "A weekday.", choices=WEEKDAYS)),
+        "sessions": Key("list", "Opening sessions of a working day.", default=[],
+                        item=_SESSION),
+        "issuing": Key("list", "Windows in which tickets are issued.", default=[],
+                       item=_SESSION),
+        "daily_reset": Key("time", "Local time at which open tickets close and numbering "
+                           "restarts (the start of the service day).", default="00:00"),
+    }, default={}),
+    "queue": section("Calling rules.", {
+        "priority_ratio": Key("int", "A priority ticket is called first once at least N-1 "
+                              "ordinary calls were made since the last priority call at that "
+                              "counter (1 = priority always first).", default=3, minimum=1),
+        "recall_limit": Key("int", "How many times a called ticket may be recalled.",
+                            default=3, minimum=0),
+        "transfer_position": Key("choice", "Default place of a transferred ticket.",
+                                 default="front", choices=("front", "end", "original")),
+        "default_service_min": Key("float", "Service time assumed before any ticket of the "
+                                   "service was served today (minutes).", default=7.0,
+                                   minimum=0.1),
+        "estimate_window": Key("int", "How many recent services the wait estimate averages.",
+                               default=20, minimum=1),
+    }, default={}),
+    "issuing": section("Who may issue tickets.", {
+        "open_to_lan": Key("bool", "Accept POST /api/tickets from anyone on the LAN. When "
+                           "false only registered kiosks with their secret may issue.",
+                           default=True),
+        "daily_limit": Key("int", "Default cap of tickets per service per day (0 = none).",
+                           default=0, minimum=0),
+        "number_digits": Key("int", "Digits after the prefix (3 gives A001; more digits "
+                             "are used past 999).", default=3, minimum=1),
+    }, default={}),
+    "display": section("Hall displays.", {
+        "recent_calls": Key("int", "How many recent calls a display lists.", default=8,
+                            minimum=1),
+    }, default={}),
+    "speech": section("Spoken announcements.", {
+        "template_vi": Key("str", "Vietnamese phrase; {number} and {counter} are replaced by "
+                           "the words to say.",
+                           default="Mời công dân có số thứ tự {number}, đến quầy số {counter}"),
+        "template_en": Key("str", "English phrase.",
+                           default="Ticket {number}, please go to counter {counter}"),
+        "english": Key("bool", "Also announce in English.", default=False),
+        "repeat": Key("int", "How many times the announcement is said.", default=1,
+                      minimum=1),
+        "hundreds_linker": Key("choice", "Word for a zero tens digit (105): `lẻ` in the south, "
+                               "`linh` in the north.", default="lẻ", choices=("lẻ", "linh")),
+    }, default={}),
+    "printer": _PRINTER,
+    "zones": Key("list", "Reception zones.", item=section("A zone.", {
+        "id": Key("str", "Short code shown on tickets, e.g. A1."),
+        "floor": Key("int", "Floor number.", default=1),
+        "name": text_key("Zone name.", default=""),
+    })),
+    "departments": Key("list", "Departments and their services (lĩnh vực).",
+                       item=section("A department.", {
+        "id": Key("str", "Stable identifier."),
+        "name": text_key("Department name."),
+        "letter": Key("str", "Signage letter.", default=""),
+        "zone": Key("str", "Zone of the department (a zone id)."),
+        "services": Key("list", "Services a visitor picks at the kiosk.",
+                        item=section("A service.", {
+            "id": Key("str", "Stable identifier, unique in the center."),
+            "prefix": Key("str", "Ticket prefix, unique; Vietnamese letters only."),
+            "name": text_key("Service name."),
+            "zone": Key("str", "Zone, when not the department's.", default=""),
+            "daily_limit": Key("int", "Cap of tickets a day (0 = issuing.daily_limit).",
+                               default=0, minimum=0),
+            "sla_min": Key("float", "Wait threshold in minutes for alerts.", default=20.0,
+                           minimum=0.1),
+            "expected_service_min": Key("float", "Typical service time (0 = "
+                                        "queue.default_service_min).", default=0.0,
+                                        minimum=0.0),
+        })),
+    })),
+    "counters": Key("list", "Counters (quầy).", item=section("A counter.", {
+        "id": Key("int", "Counter number, unique, as announced.", minimum=1),
+        "zone": Key("str", "Zone of the counter (a zone id)."),
+        "services": Key("list", "Services in calling order: an id, or {service: id, weight: "
+                        "N} to call by weighted wait instead of strict order.",
+                        item=Key("service_ref", "A service id or {service, weight}.")),
+        "priority": Key("bool", "Priority counter (quầy ưu tiên): priority tickets always "
+                        "first.", default=False),
+        "active": Key("bool", "False for a counter that exists but is not staffed.",
+                      default=True),
+        "name": text_key("Label; default 'Quầy <id>'.", default=""),
+    })),
+    "kiosks": Key("list", "Registered ticket kiosks.", default=[], item=section("A kiosk.", {
+        "id": Key("str", "Kiosk id, sent as `kiosk` when issuing."),
+        "secret": Key("str", "Shared secret sent as the X-Kiosk-Secret header.", default=""),
+        "zone": Key("str", "Zone the kiosk stands in (empty = whole center).", default=""),
+    })),
+})
+
+
+def _fmt(path):
+    return path or "config"
+
+
+def _validate(value, key: Key, path: str):
+    if value is None and key.nullable:
+        return None
+    kind = key.kind
+    if kind == "section":
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_fmt(path)}: expected a mapping, got {type(value).__name__}")
+        unknown = sorted(set(value) - set(key.fields))
+        if unknown:
+            raise ConfigError(f"{(path + '.') if path else ''}{unknown[0]}: unknown key")
+        out = {}
+        for name, sub in key.fields.items():
+            sub_path = f"{path}.{name}" if path else name
+            if name in value:
+                out[name] = _validate(value[name], sub, sub_path)
+            elif sub.default is REQUIRED:
+                raise ConfigError(f"{sub_path}: required key is missing")
+            else:
+                out[name] = _validate(_copy(sub.default), sub, sub_path)
+        return out
+    if kind == "list":
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {type(value).__name__}")
+        return [_validate(v, key.item, f"{path}[{i}]") for i, v in enumerate(value)]
+    if kind == "text":
+        if isinstance(value, str):
+            return {"vi": value, "en": value}
+        if isinstance(value, dict) and set(value) <= {"vi", "en"} and "vi" in value \
+                and all(isinstance(v, str) for v in value.values()):
+            return {"vi": value["vi"], "en": value.get("en", value["vi"])}
+        raise ConfigError(f"{path}: expected text or {{vi: ..., en: ...}}")
+    if kind == "service_ref":
+        if isinstance(value, str):
+            return {"service": value, "weight": None}
+        if isinstance(value, dict) and set(value) <= {"service", "weight"} \
+                and isinstance(value.get("service"), str) and _is_num(value.get("weight")) \
+                and value["weight"] > 0:
+            return {"service": value["service"], "weight": float(value["weight"])}
+        raise ConfigError(f"{path}: expected a service id or {{service: id, weight: N > 0}}")
+    if kind == "choice":
+        if value not in key.choices:
+            raise ConfigError(f"{path}: expected one of {', '.join(map(str, key.choices))}, "
+                              f"got {value!r}")
+        return value
+    if kind == "time":
+        if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ConfigError(f"{path}: expected a time HH:MM, got {value!r}")
+        return value
+    expected = {"str": str, "int": int, "float": (int, float), "bool": bool}[kind]
+    if isinstance(value, bool) and kind != "bool" or not isinstance(value, expected):
+        raise ConfigError(f"{path}: expected {kind}, got {type(value).__name__} {value!r}")
+    if key.minimum is not None and value < key.minimum:
+        raise ConfigError(f"{path}: expected at least {key.minimum}, got {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _copy(v):
+    return list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v
+
+
+def _check_references(cfg):
+    """Cross-key rules: unique ids and prefixes, known zones and services."""
+    try:
+        zoneinfo.ZoneInfo(cfg["center"]["timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"center.timezone: unknown time zone {cfg['center']['timezone']!r}")
+    zones = set()
+    for i, z in enumerate(cfg["zones"]):
+        if z["id"] in zones:
+            raise ConfigError(f"zones[{i}].id: duplicate zone '{z['id']}'")
+        zones.add(z["id"])
+    if not zones:
+        raise ConfigError("zones: at least one zone is required")
+    services, prefixes, depts = {}, {}, set()
+    for d, dep in enumerate(cfg["departments"]):
+        where = f"departments[{d}]"
+        if dep["id"] in depts:
+            raise ConfigError(f"{where}.id: duplicate department '{dep['id']}'")
+        depts.add(dep["id"])
+        if dep["zone"] not in zones:
+            raise ConfigError(f"{where}.zone: unknown zone '{dep['zone']}'")
+        for s, svc in enumerate(dep["services"]):
+            sw = f"{where}.services[{s}]"
+            if svc["id"] in services:
+                raise ConfigError(f"{sw}.id: duplicate service '{svc['id']}'")
+            prefix = svc["prefix"]
+            if not prefix or not set(prefix) <= VIETNAMESE_LETTERS:
+                raise ConfigError(f"{sw}.prefix: expected capital Vietnamese letters "
+                                  f"(no F, J, W, Z), got {prefix!r}")
+            if prefix in prefixes:
+                raise ConfigError(f"{sw}.prefix: duplicate prefix '{prefix}' "
+                                  f"(also service '{prefixes[prefix]}')")
+            if svc["zone"] and svc["zone"] not in zones:
+                raise ConfigError(f"{sw}.zone: unknown zone '{svc['zone']}'")
+            services[svc["id"]] = svc
+            prefixes[prefix] = svc["id"]
+    if not services:
+        raise ConfigError("departments: at least one service is required")
+    seen = set()
+    for c, counter in enumerate(cfg["counters"]):
+        where = f"counters[{c}]"
+        if counter["id"] in seen:
+            raise ConfigError(f"{where}.id: duplicate counter {counter['id']}")
+        seen.add(counter["id"])
+        if counter["zone"] not in zones:
+            raise ConfigError(f"{where}.zone: unknown zone '{counter['zone']}'")
+        if not counter["services"]:
+            raise ConfigError(f"{where}.services: a counter serves at least one service")
+        listed = set()
+        for s, ref in enumerate(counter["services"]):
+            if ref["service"] not in services:
+                raise ConfigError(f"{where}.services[{s}]: unknown service '{ref['service']}'")
+            if ref["service"] in listed:
+                raise ConfigError(f"{where}.services[{s}]: service '{ref['service']}' "
+                                  f"listed twice")
+            listed.add(ref["service"])
+    kiosks = set()
+    for k, kiosk in enumerate(cfg["kiosks"]):
+        if kiosk["id"] in kiosks:
+            raise ConfigError(f"kiosks[{k}].id: duplicate kiosk '{kiosk['id']}'")
+        kiosks.add(kiosk["id"])
+        if kiosk["zone"] and kiosk["zone"] not in zones:
+            raise ConfigError(f"kiosks[{k}].zone: unknown zone '{kiosk['zone']}'")
+        if not cfg["issuing"]["open_to_lan"] and not kiosk["secret"]:
+            raise ConfigError(f"kiosks[{k}].secret: required when issuing.open_to_lan is false")
+
+
+def validate(raw) -> dict:
+    """Validate a parsed YAML document; returns it with every default filled in."""
+    cfg = _validate(raw, SCHEMA, "")
+    _check_references(cfg)
+    return cfg
+
+
+def load(path: str | Path) -> dict:
+    """Load and validate a config file; relative data_dir is resolved against it."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    cfg = validate(raw)
+    data_dir = Path(cfg["server"]["data_dir"])
+    if not data_dir.is_absolute():
+        cfg["server"]["data_dir"] = str((path.parent / data_dir).resolve())
+    return cfg
+
+
+def key_paths(key: Key = SCHEMA, prefix: str = ""):
+    """Every documented key path, e.g. ``counters[].services``, for the docs test."""
+    for name, sub in key.fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        yield path
+        if sub.kind == "section":
+            yield from key_paths(sub, path)
+        elif sub.kind == "list" and sub.item.kind == "section":
+            yield from key_paths(sub.item, path + "[]")

@@ -1,0 +1,181 @@
+"""Read models: what screens and the API show. Reads only; no transaction of its own.
+
+Estimated wait (documented in docs/api.md): for a ticket with ``ahead`` people before it
+in its service's line, ``estimate = ahead × mean_service_time ÷ counters``, where
+``mean_service_time`` is the mean call-to-completion time of the service's last
+``queue.estimate_window`` completed tickets (or the configured expected time before any),
+and ``counters`` is the number of open counters that serve the service (or, when none is
+open yet, the number of active counters configured for it).
+"""
+
+from __future__ import annotations
+
+from .center import Center
+from .clock import Clock
+from .storage import Storage
+
+
+class Views:
+    def __init__(self, storage: Storage, center: Center, clock: Clock):
+        self.storage = storage
+        self.center = center
+        self.clock = clock
+        self.cfg = center.cfg
+
+    # -- estimates ----------------------------------------------------------------------
+
+    def mean_service_s(self, db, service_id) -> float:
+        rows = db.execute(
+            "SELECT finished_at - called_at FROM tickets WHERE service = ? AND status = 'done' "
+            "ORDER BY finished_at DESC LIMIT ?",
+            [service_id, self.cfg["queue"]["estimate_window"]]).fetchall()
+        if not rows:
+            return self.center.services[service_id].expected_service_s
+        return sum(r[0] for r in rows) / len(rows)
+
+    def _open_counters(self, db) -> set[int]:
+        return {r[0] for r in db.execute("SELECT id FROM counters WHERE status = 'open'")}
+
+    def counters_for(self, db, service_id, open_ids=None) -> int:
+        configured = self.center.counters_by_service[service_id]
+        open_ids = self._open_counters(db) if open_ids is None else open_ids
+        return sum(1 for c in configured if c in open_ids) or len(configured)
+
+    def estimate(self, db, service_id, ahead, open_ids=None) -> int | None:
+        counters = self.counters_for(db, service_id, open_ids)
+        if not counters:
+            return None
+        return round(ahead * self.mean_service_s(db, service_id) / counters)
+
+    def service_line(self, db, service_id, open_ids=None):
+        """(waiting count, estimated wait of a ticket taken now) for a service."""
+        waiting = db.execute(
+            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting'",
+            [self.clock.service_day(), service_id]).fetchone()[0]
+        return waiting, self.estimate(db, service_id, waiting, open_ids)
+
+    def position(self, db, t):
+        """(position in line, estimated wait) of a waiting ticket: priority tickets and
+        earlier queue keys of the same line are ahead of it."""
+        if t["status"] != "waiting":
+            return None, None
+        same_line = ("target_counter = ?" if t["target_counter"] is not None
+                     else "target_counter IS NULL AND service = ?")
+        ahead = db.execute(
+            f"SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' AND "
+            f"{same_line} AND (priority > ? OR (priority = ? AND (queue_key < ? OR "
+            f"(queue_key = ? AND id < ?))))",
+            [t["day"], t["target_counter"] if t["target_counter"] is not None
+             else t["service"], t["priority"], t["priority"], t["queue_key"],
+             t["queue_key"], t["id"]]).fetchone()[0]
+        return ahead + 1, self.estimate(db, t["service"], ahead)
+
+    def closed_reason(self, db, service, day) -> str | None:
+        """Why a service takes no ticket now: no_counter, outside_hours, daily_limit."""
+        if not self.center.counters_by_service[service.id]:
+            return "no_counter"
+        hours = self.cfg["hours"]
+        if hours["enforce"] and not self.clock.within(hours["issuing"], hours["days"]):
+            return "outside_hours"
+        if service.daily_limit:
+            row = db.execute("SELECT last FROM number_counters WHERE service = ? AND day = ?",
+                             [service.id, day]).fetchone()
+            if row and row[0] >= service.daily_limit:
+                return "daily_limit"
+        return None
+
+    # -- tickets ------------------------------------------------------------------------
+
+    def ticket_view_row(self, t, position, estimate) -> dict:
+        service = self.center.services[t["service"]]
+        counter = t["counter"] if t["status"] in ("called", "serving", "done") else None
+        return {
+            "number": t["number"], "service": t["service"], "status": t["status"],
+            "priority": bool(t["priority"]), "position": position,
+            "estimated_wait_s": estimate, "counter": counter,
+            "zone": self.center.counters[counter].zone if counter else service.zone,
+            "target_counter": t["target_counter"], "recalls": t["recalls"],
+            "issued_at": self.clock.iso(t["issued_at"]),
+            "called_at": self.clock.iso(t["called_at"]),
+        }
+
+    def ticket_by_token(self, token) -> dict | None:
+        with self.storage.db() as db:
+            row = db.execute("SELECT * FROM tickets WHERE token = ?", [token]).fetchone()
+            if row is None:
+                return None
+            t = dict(row)
+            position, estimate = self.position(db, t)
+            return self.ticket_view_row(t, position, estimate)
+
+    # -- services, counters, displays -------------------------------------------------
+
+    def services(self, lang="vi") -> list[dict]:
+        day = self.clock.service_day()
+        out = []
+        with self.storage.db() as db:
+            open_ids = self._open_counters(db)
+            for s in self.center.services.values():
+                waiting, estimate = self.service_line(db, s.id, open_ids)
+                reason = self.closed_reason(db, s, day)
+                out.append({
+                    "id": s.id, "prefix": s.prefix, "name": s.name[lang],
+                    "department": s.department, "department_name": s.department_name[lang],
+                    "zone": s.zone, "counters": self.center.counters_by_service[s.id],
+                    "waiting": waiting, "estimated_wait_s": estimate,
+                    "open": reason is None, "closed_reason": reason,
+                })
+        return out
+
+    def counter_view(self, db, counter_id, lang="vi") -> dict:
+        conf = self.center.counters[counter_id]
+        row = db.execute("SELECT c.*, t.number, t.status AS ticket_status, t.service AS "
+                         "ticket_service FROM counters c LEFT JOIN tickets t "
+                         "ON t.id = c.current_ticket WHERE c.id = ?", [counter_id]).fetchone()
+        current = None
+        if row["current_ticket"] and row["ticket_status"] in ("called", "serving"):
+            current = {"number": row["number"], "status": row["ticket_status"],
+                       "service": row["ticket_service"]}
+        return {"id": conf.id, "name": conf.name[lang], "zone": conf.zone,
+                "services": list(conf.services), "priority": conf.priority,
+                "active": conf.active, "status": row["status"], "officer": row["officer"],
+                "pause_reason": row["pause_reason"], "current": current}
+
+    def counters(self, lang="vi") -> list[dict]:
+        with self.storage.db() as db:
+            return [self.counter_view(db, cid, lang) for cid in self.center.counters]
+
+    def counter(self, counter_id, lang="vi") -> dict:
+        with self.storage.db() as db:
+            return self.counter_view(db, counter_id, lang)
+
+    def waiting_counts(self, db, zone=None) -> list[dict]:
+        day = self.clock.service_day()
+        counts = dict(db.execute("SELECT service, COUNT(*) FROM tickets WHERE day = ? AND "
+                                 "status = 'waiting' GROUP BY service", [day]).fetchall())
+        return [{"service": s.id, "prefix": s.prefix, "zone": s.zone,
+                 "waiting": counts.get(s.id, 0)}
+                for s in self.center.services.values() if zone is None or s.zone == zone]
+
+    def waiting_counts_all(self) -> list[dict]:
+        with self.storage.db() as db:
+            return self.waiting_counts(db)
+
+    def display(self, zone=None) -> dict:
+        """Recent calls (newest first) and waiting counts, for one zone or the center."""
+        limit = self.cfg["display"]["recent_calls"]
+        day = self.clock.service_day()
+        with self.storage.db() as db:
+            rows = db.execute(
+                "SELECT number, counter, service, at FROM events WHERE day = ? AND type IN "
+                "('called', 'recalled') ORDER BY id DESC LIMIT ?",
+                [day, limit * 8 if zone else limit]).fetchall()
+            calls = []
+            for r in rows:
+                czone = self.center.counters[r["counter"]].zone
+                if zone is None or czone == zone:
+                    calls.append({"number": r["number"], "counter": r["counter"],
+                                  "zone": czone, "service": r["service"],
+                                  "called_at": self.clock.iso(r["at"])})
+            return {"zone": zone, "calls": calls[:limit],
+                    "waiting": self.waiting_counts(db, zone)}

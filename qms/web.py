@@ -1,0 +1,113 @@
+"""Flask glue shared by the blueprints: JSON errors, body validation, language, login.
+
+Every refusal is ``{"error": "<message>", "code": "<id>"}`` with a 4xx status; the message
+comes from the translation catalogue in the request's language.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from functools import wraps
+
+from flask import current_app, g, jsonify, request, session
+from werkzeug.exceptions import HTTPException
+
+from .domain.errors import Forbidden, NotAuthenticated, QmsError, ValidationError
+from .i18n import negotiate, translate
+
+log = logging.getLogger(__name__)
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def lang() -> str:
+    if "lang" not in g:
+        g.lang = negotiate(request.args.get("lang") or request.cookies.get("lang"),
+                           request.headers.get("Accept-Language"),
+                           current_app.config["QMS_DEFAULT_LANG"])
+    return g.lang
+
+
+def error_response(msg_id, status, **params):
+    body = {"error": translate(msg_id, lang(), **params), "code": msg_id}
+    return jsonify(body), status
+
+
+def register_errors(app):
+    @app.errorhandler(QmsError)
+    def _qms_error(exc: QmsError):
+        return error_response(exc.message, exc.status, **exc.params)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        ids = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return error_response(ids.get(exc.code, "bad_request"), exc.code or 400)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):  # a bug: log it, answer in JSON, never an HTML page
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("internal_error", 500)
+
+
+# -- request bodies -----------------------------------------------------------------------
+
+def json_body(*, allowed: set[str]) -> dict:
+    """The JSON object of the request (empty when there is no body), with no unknown key."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError("invalid_json")
+    for key in data:
+        if key not in allowed:
+            raise ValidationError("unknown_field", field=key)
+    return data
+
+
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer"}
+
+
+def field(data: dict, name: str, kind, *, required=False, default=None, max_len=200):
+    if name not in data or data[name] is None:
+        if required:
+            raise ValidationError("field_required", field=name)
+        return default
+    value = data[name]
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ValidationError("field_type", field=name, expected=_TYPE_NAMES[kind])
+    if kind is str and len(value) > max_len:
+        raise ValidationError("field_too_long", field=name, max=max_len)
+    return value
+
+
+# -- staff sessions -----------------------------------------------------------------------
+
+def current_user() -> dict | None:
+    if "user" not in g:
+        name = session.get("user")
+        g.user = current_app.extensions["qms"].accounts.get(name) if name else None
+    return g.user
+
+
+def csrf_ok() -> bool:
+    sent = request.headers.get("X-CSRFToken", "")
+    expected = session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(sent, expected)
+
+
+def staff_required(*roles):
+    """A logged-in staff member (401), of one of ``roles`` if given (403), who sent the
+    session's CSRF token with any state-changing request (403)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                raise NotAuthenticated()
+            if request.method in STATE_CHANGING and not csrf_ok():
+                raise Forbidden("csrf_failed")
+            if roles and user["role"] not in roles:
+                raise Forbidden("role_required", roles=", ".join(roles))
+            return view(user, *args, **kwargs)
+        return wrapper
+    return decorator

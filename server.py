@@ -1,0 +1,159 @@
+"""Composition root: load config -> create_app() -> socketio.run().
+
+    python server.py [--config FILE] [--host H] [--port P]
+    python server.py user add NAME --role officer|supervisor|admin --password-stdin
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from qms import settings
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("qms")
+
+
+def create_app(cfg: dict, *, clock=None):
+    """Build the whole server for a validated config. Tests call this with a temporary
+    data_dir and, when they move time, their own clock."""
+    from flask import Flask
+
+    from counter import bp as counter_bp
+    from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
+    from qms import Qms, secret_key
+    from qms.auth import Accounts
+    from qms.center import Center
+    from qms.clock import Clock
+    from qms.realtime import Publisher, register_handlers, socketio
+    from qms.services import QueueService
+    from qms.storage import Storage
+    from qms.web import register_errors
+
+    app = Flask("qms", static_folder=str(HERE / "static"), static_url_path="/static")
+    server = cfg["server"]
+    app.config.update(
+        SECRET_KEY=secret_key(cfg),
+        SESSION_COOKIE_NAME="qms_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=server["cookie_secure"],
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=server["session_hours"]),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        QMS_DEFAULT_LANG=cfg["center"]["default_language"],
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    clock = clock or Clock(cfg["center"]["timezone"], cfg["hours"]["daily_reset"])
+    center = Center(cfg)
+    storage = Storage(Path(server["data_dir"]) / "qms.sqlite3")
+    service = QueueService(storage, center, clock, Publisher(center))
+    app.extensions["qms"] = Qms(cfg, center, storage, service, Accounts(storage))
+    register_errors(app)
+    for bp in (kiosk_bp, counter_bp, display_bp):
+        app.register_blueprint(bp)
+    socketio.init_app(app, async_mode=server["async_mode"],
+                      message_queue=server["message_queue"] or None)
+    register_handlers()
+    return app
+
+
+def _run(args):
+    cfg = settings.load(args.config)
+    if args.host:
+        cfg["server"]["host"] = args.host
+    if args.port:
+        cfg["server"]["port"] = args.port
+    if cfg["server"]["async_mode"] == "gevent":
+        from gevent import monkey
+        monkey.patch_all()
+    app = create_app(cfg)
+    from qms.realtime import socketio
+    if not args.access_log:
+        logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
+    qms = app.extensions["qms"]
+    generated = qms.accounts.ensure_admin(os.environ.get("QMS_ADMIN_PASSWORD"))
+    if generated:
+        print(f"Created user 'admin' with password: {generated}  (shown once; change it "
+              f"with: python server.py user passwd admin --password-stdin)", flush=True)
+    _start_day_watch(qms.service, socketio)
+    host, port = cfg["server"]["host"], cfg["server"]["port"]
+    log.info("serving %s on http://%s:%s (async_mode=%s, data in %s)",
+             cfg["center"]["name"]["vi"], host, port, cfg["server"]["async_mode"],
+             cfg["server"]["data_dir"])
+    socketio.run(app, host=host, port=port, log_output=args.access_log,
+                 allow_unsafe_werkzeug=True)
+
+
+def _start_day_watch(service, socketio, every_s=20):
+    """Close the service day when it turns, even if nobody touches the queue."""
+    def loop():
+        while True:
+            socketio.sleep(every_s)
+            try:
+                service.reset_day_if_needed()
+            except Exception:
+                log.exception("daily reset check failed")
+    socketio.start_background_task(loop)
+
+
+def _user(args):
+    from qms.auth import Accounts
+    from qms.storage import Storage
+    cfg = settings.load(args.config)
+    accounts = Accounts(Storage(Path(cfg["server"]["data_dir"]) / "qms.sqlite3", pool_size=1))
+    if not args.password_stdin:
+        sys.exit("error: pass the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        if args.action == "add":
+            counters = [int(c) for c in args.counters.split(",") if c] if args.counters else []
+            unknown = [c for c in counters if c not in {x["id"] for x in cfg["counters"]}]
+            if unknown:
+                sys.exit(f"error: --counters: unknown counter {unknown[0]}")
+            user = accounts.add(args.name, password, args.role, counters)
+            print(f"added {user['role']} '{user['username']}'")
+        else:
+            accounts.set_password(args.name, password)
+            print(f"password of '{args.name}' changed")
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="server.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(HERE / "config.yaml"),
+                        help="configuration file (default: config.yaml)")
+    parser.add_argument("--host", help="override server.host")
+    parser.add_argument("--port", type=int, help="override server.port")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    sub = parser.add_subparsers(dest="command")
+    user = sub.add_parser("user", help="manage staff accounts")
+    user.add_argument("action", choices=("add", "passwd"))
+    user.add_argument("name")
+    user.add_argument("--role", choices=("officer", "supervisor", "admin"), default="officer")
+    user.add_argument("--counters", default="", help="counters an officer may sit at, "
+                      "e.g. 1,2,3 (default: any)")
+    user.add_argument("--password-stdin", action="store_true",
+                      help="read the password from standard input")
+    user.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    try:
+        if args.command == "user":
+            _user(args)
+        else:
+            _run(args)
+    except settings.ConfigError as exc:
+        sys.exit(f"config error: {exc}")
+
+
+if __name__ == "__main__":
+    main()
