@@ -28,9 +28,9 @@ def lang() -> str:
     return g.lang
 
 
-def error_response(msg_id, status, **params):
+def error_response(msg_id, http_status, **params):
     body = {"error": translate(msg_id, lang(), **params), "code": msg_id}
-    return jsonify(body), status
+    return jsonify(body), http_status
 
 
 def register_errors(app):

@@ -1,0 +1,248 @@
+"""Who is called next, recall, transfer and the daily reset, through the HTTP API."""
+
+import threading
+
+import pytest
+
+from conftest import Staff, issue
+
+
+def open_(staff, counter):
+    r = staff.act(counter, "open")
+    assert r.status_code == 200, r.json
+    return r.json["counter"]
+
+
+def call(staff, counter):
+    r = staff.act(counter, "next")
+    assert r.status_code == 200, r.json
+    return r.json["ticket"]
+
+
+def finish(staff, counter):
+    assert staff.act(counter, "serve").status_code == 200
+    assert staff.act(counter, "complete").status_code == 200
+
+
+def test_a_counter_calls_in_its_service_order_then_by_longest_wait(client, officer, clock):
+    issue(client, "cong-chung")  # PC001, older
+    clock.advance(5)
+    issue(client, "quoc-tich")   # PA001
+    clock.advance(5)
+    issue(client, "quoc-tich")   # PA002
+    open_(officer, 1)            # counter 1 serves quoc-tich first
+    called = []
+    for _ in range(3):
+        called.append(call(officer, 1)["number"])
+        finish(officer, 1)
+    assert called == ["PA001", "PA002", "PC001"]
+    assert call(officer, 1) is None
+
+
+def test_a_counter_never_gets_a_ticket_it_does_not_serve(client, officer):
+    issue(client, "cap-phep")
+    issue(client, "nha-o")
+    open_(officer, 1)
+    assert call(officer, 1) is None
+    r = client.get("/api/services").json["services"]
+    assert {s["id"]: s["waiting"] for s in r}["cap-phep"] == 1
+
+
+def test_weighted_counters_call_the_longest_weighted_wait(tmp_path, clock):
+    from conftest import make_config, server
+    from qms import settings
+    cfg = settings.load(make_config(tmp_path, {"counters": [
+        {"id": 1, "zone": "A", "services": [{"service": "quoc-tich", "weight": 1},
+                                            {"service": "cong-chung", "weight": 3}]}]}))
+    app = server.create_app(cfg, clock=clock)
+    client = app.test_client()
+    officer = Staff(app, "an")
+    issue(client, "quoc-tich")
+    clock.advance(60)
+    issue(client, "cong-chung")
+    clock.advance(40)  # quoc-tich waited 100 s x1, cong-chung 40 s x3 = 120
+    open_(officer, 1)
+    assert call(officer, 1)["number"] == "PC001"
+    app.extensions["qms"].storage.close()
+
+
+def test_priority_tickets_interleave_by_the_configured_ratio(client, officer, clock):
+    for _ in range(4):
+        issue(client, "quoc-tich")
+        clock.advance(1)
+    for _ in range(3):
+        issue(client, "quoc-tich", priority=True)
+        clock.advance(1)
+    open_(officer, 1)
+    order = []
+    for _ in range(7):
+        t = call(officer, 1)
+        order.append(("P" if t["priority"] else "o") + t["number"])
+        finish(officer, 1)
+    # ratio 3: a priority ticket goes first, then at least two ordinary calls between
+    # priority calls while ordinary tickets wait.
+    assert order == ["PPA005", "oPA001", "oPA002", "PPA006", "oPA003", "oPA004", "PPA007"]
+
+
+def test_a_priority_counter_always_calls_priority_first(client, officer, clock):
+    issue(client, "quoc-tich")
+    clock.advance(1)
+    issue(client, "quoc-tich", priority=True)
+    issue(client, "quoc-tich", priority=True)
+    open_(officer, 4)
+    assert [call(officer, 4)["priority"], finish(officer, 4), call(officer, 4)["priority"]][::2] \
+        == [True, True]
+
+
+def test_recall_up_to_the_limit_then_requeue_keeps_the_place(client, officer, clock):
+    first = issue(client)
+    clock.advance(1)
+    issue(client)
+    open_(officer, 1)
+    call(officer, 1)
+    for n in range(1, 4):
+        r = officer.act(1, "recall")
+        assert r.status_code == 200 and r.json["ticket"]["recalls"] == n
+    r = officer.act(1, "recall")
+    assert r.status_code == 409 and r.json["code"] == "recall_limit_reached"
+    assert officer.act(1, "requeue").json["ticket"]["status"] == "waiting"
+    assert client.get(f"/api/tickets/{first['token']}").json["position"] == 1
+    assert call(officer, 1)["number"] == first["number"]
+
+
+@pytest.mark.parametrize("placement,expected_position", [
+    ("front", 1), ("end", 3), ("original", 2)])
+def test_transfer_to_another_service_places_the_ticket_as_asked(
+        client, officer, clock, placement, expected_position):
+    issue(client, "cong-chung")
+    clock.advance(10)
+    mover = issue(client, "quoc-tich")
+    clock.advance(10)
+    issue(client, "cong-chung")
+    open_(officer, 1)
+    assert call(officer, 1)["number"] == mover["number"]
+    r = officer.act(1, "transfer", {"service": "cong-chung", "placement": placement})
+    assert r.status_code == 200, r.json
+    t = r.json["ticket"]
+    assert (t["number"], t["service"], t["status"]) == ("PA001", "cong-chung", "waiting")
+    view = client.get(f"/api/tickets/{mover['token']}").json
+    assert view["position"] == expected_position and view["service"] == "cong-chung"
+    assert officer.act(1, "complete").json["code"] == "no_current_ticket"
+
+
+def test_transfer_to_a_counter_is_called_only_there(client, officer, officer2):
+    t = issue(client, "quoc-tich")
+    open_(officer, 1)
+    open_(officer2, 2)
+    call(officer, 1)
+    r = officer.act(1, "transfer", {"counter": 2})
+    assert r.json["ticket"]["target_counter"] == 2
+    got = call(officer2, 2)
+    assert got["number"] == t["number"] and got["counter"] == 2
+
+
+def test_a_transferred_ticket_is_not_called_by_other_counters(client, officer, officer2):
+    issue(client, "quoc-tich")
+    open_(officer, 1)
+    open_(officer2, 2)
+    call(officer, 1)
+    officer.act(1, "serve")
+    officer.act(1, "transfer", {"counter": 2})
+    assert call(officer, 1) is None
+
+
+def test_two_counters_pressing_next_at_once_never_get_the_same_ticket(app, client):
+    for _ in range(40):
+        issue(client, "quoc-tich")
+    staff = [Staff(app, f"cb{i}") for i in (1, 2)]
+    for s, c in zip(staff, (1, 2), strict=True):
+        open_(s, c)
+    got = {1: [], 2: []}
+    barrier = threading.Barrier(2)
+
+    def worker(s, counter):
+        for _ in range(20):
+            barrier.wait()
+            r = s.act(counter, "next")
+            assert r.status_code == 200, r.json
+            got[counter].append(r.json["ticket"]["number"])
+            s.act(counter, "serve")
+            s.act(counter, "complete")
+
+    threads = [threading.Thread(target=worker, args=(s, c))
+               for s, c in zip(staff, (1, 2), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    numbers = got[1] + got[2]
+    assert len(numbers) == 40 and len(set(numbers)) == 40
+
+
+def test_the_daily_reset_closes_open_tickets_and_restarts_numbering(
+        client, officer, clock, qms):
+    issue(client)
+    waiting = issue(client)
+    open_(officer, 1)
+    call(officer, 1)
+    clock.advance(24 * 3600)
+    assert qms.service.reset_day_if_needed() is True
+    assert client.get(f"/api/tickets/{waiting['token']}").json["status"] == "closed"
+    counters = {c["id"]: c for c in client.get("/api/counters").json["counters"]}
+    assert counters[1]["status"] == "closed" and counters[1]["officer"] is None
+    assert issue(client)["number"] == "PA001"
+    assert qms.service.reset_day_if_needed() is False
+
+
+def test_the_service_day_is_the_local_day_not_utc(qms, clock):
+    # 2026-05-28 23:30 in Ho Chi Minh City is 16:30 UTC the same day, and 00:30 local
+    # the next day is still 2026-05-28 in UTC.
+    from datetime import datetime, timezone
+    clock.t = datetime(2026, 5, 28, 17, 30, tzinfo=timezone.utc).timestamp()
+    assert qms.service.clock.service_day() == "2026-05-29"
+
+
+def test_a_paused_counter_does_not_call_and_resumes(client, officer):
+    issue(client)
+    open_(officer, 1)
+    r = officer.act(1, "pause", {"reason": "họp"})
+    assert r.json["counter"]["status"] == "paused" and r.json["counter"]["pause_reason"] == "họp"
+    assert officer.act(1, "next").json["code"] == "counter_paused"
+    assert officer.act(1, "resume").json["counter"]["status"] == "open"
+    assert call(officer, 1)["number"] == "PA001"
+
+
+def test_call_a_specific_number(client, officer):
+    issue(client)
+    second = issue(client)
+    open_(officer, 1)
+    r = officer.act(1, "call", {"number": second["number"].lower()})
+    assert r.json["ticket"]["number"] == second["number"]
+    assert officer.act(1, "complete").status_code == 409  # not served yet
+
+
+def test_no_show_frees_the_counter(client, officer):
+    t = issue(client)
+    open_(officer, 1)
+    call(officer, 1)
+    assert officer.act(1, "no-show").json["ticket"]["status"] == "no_show"
+    assert client.get(f"/api/tickets/{t['token']}").json["status"] == "no_show"
+    assert call(officer, 1) is None
+
+
+def test_estimated_wait_follows_recent_service_times_and_open_counters(
+        client, officer, officer2, clock):
+    open_(officer, 1)
+    for _ in range(2):  # two services of 300 s each at counter 1
+        issue(client)
+        call(officer, 1)
+        clock.advance(300)
+        finish(officer, 1)
+    for _ in range(4):
+        issue(client)
+    services = {s["id"]: s for s in client.get("/api/services").json["services"]}
+    assert services["quoc-tich"]["waiting"] == 4
+    assert services["quoc-tich"]["estimated_wait_s"] == 4 * 300  # one open counter
+    open_(officer2, 2)
+    services = {s["id"]: s for s in client.get("/api/services").json["services"]}
+    assert services["quoc-tich"]["estimated_wait_s"] == 4 * 300 // 2
