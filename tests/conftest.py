@@ -169,10 +169,11 @@ class LiveServer:
 
     def start(self, timeout=20):
         env = {**os.environ, "QMS_ADMIN_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py"), "--config", str(self.config_path),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "server.py"), "--config", str(self.config_path),
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

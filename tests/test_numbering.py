@@ -1,0 +1,111 @@
+"""Numbers are never duplicated or lost: threads, processes, and a server killed mid-burst."""
+
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from conftest import ROOT, LiveServer
+
+ISSUER = """
+import sys
+from qms import settings
+from qms.center import Center
+from qms.clock import Clock
+from qms.services import QueueService
+from qms.storage import Storage
+cfg = settings.load(sys.argv[1])
+storage = Storage(cfg["server"]["data_dir"] + "/qms.sqlite3", pool_size=1)
+q = QueueService(storage, Center(cfg), Clock(cfg["center"]["timezone"]))
+print("ready", flush=True)
+sys.stdin.readline()  # start together
+for _ in range(int(sys.argv[2])):
+    print(q.issue("quoc-tich")["number"], flush=True)
+"""
+
+
+def contiguous(numbers, prefix, count):
+    return sorted(numbers) == [f"{prefix}{i:03d}" for i in range(1, count + 1)]
+
+
+def test_eight_threads_issuing_at_once_give_contiguous_numbers(qms):
+    got, barrier = [], threading.Barrier(8)
+
+    def worker():
+        barrier.wait()
+        for _ in range(50):
+            got.append(qms.service.issue("quoc-tich")["number"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 400 and contiguous(got, "PA", 400)
+
+
+def test_four_processes_issuing_at_once_give_contiguous_numbers(config_path, qms):
+    procs = [subprocess.Popen([sys.executable, "-c", ISSUER, str(config_path), "60"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT) for _ in range(4)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    numbers = []
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0
+        numbers += out.split()
+    assert len(numbers) == 240 and contiguous(numbers, "PA", 240)
+
+
+def test_a_server_killed_mid_burst_keeps_every_acknowledged_ticket(live_config):
+    srv = LiveServer(live_config).start()
+    acked, stop = [], threading.Event()
+
+    def kiosk(service):
+        http = requests.Session()
+        while not stop.is_set():
+            try:
+                r = http.post(srv.url + "/api/tickets", json={"service": service}, timeout=5)
+            except requests.RequestException:
+                return
+            if r.status_code == 201:
+                acked.append(r.json())
+
+    threads = [threading.Thread(target=kiosk, args=(s,))
+               for s in ("quoc-tich", "quoc-tich", "cong-chung", "nha-o")]
+    for t in threads:
+        t.start()
+    while len(acked) < 150:
+        time.sleep(0.01)
+    srv.kill()  # SIGKILL in the middle of the burst
+    stop.set()
+    for t in threads:
+        t.join()
+    srv.start()
+    try:
+        http = requests.Session()
+        for ticket in acked:
+            r = http.get(f"{srv.url}/api/tickets/{ticket['token']}", timeout=5)
+            assert r.status_code == 200 and r.json()["number"] == ticket["number"]
+        db = Path(live_config).parent / "data" / "qms.sqlite3"
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT service, seq FROM tickets WHERE parent_id IS NULL "
+                                "ORDER BY service, seq").fetchall()
+        by_service = {}
+        for service, seq in rows:
+            by_service.setdefault(service, []).append(seq)
+        for seqs in by_service.values():
+            assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate
+        after = http.post(srv.url + "/api/tickets", json={"service": "quoc-tich"},
+                          timeout=5).json()
+        assert after["number"] == f"PA{len(by_service['quoc-tich']) + 1:03d}"
+    finally:
+        srv.kill()
