@@ -47,7 +47,8 @@ def m001_initial(db):
             officer TEXT,
             pause_reason TEXT NOT NULL DEFAULT '',
             current_ticket INTEGER REFERENCES tickets(id),
-            since_priority INTEGER NOT NULL DEFAULT 1000000,  -- ordinary calls since the last priority call
+            -- ordinary calls since the last priority call (none yet: a large number)
+            since_priority INTEGER NOT NULL DEFAULT 1000000,
             updated_at REAL)""",
         """CREATE TABLE users (
             id INTEGER PRIMARY KEY,

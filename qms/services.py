@@ -14,8 +14,17 @@ from .center import Center
 from .clock import Clock
 from .domain import events as ev
 from .domain.announcement import announcement
-from .domain.errors import (Conflict, CounterBusy, CounterNotOpen, Forbidden, NoCurrentTicket,
-                            NotFound, RecallLimitReached, ServiceClosed, ValidationError)
+from .domain.errors import (
+    Conflict,
+    CounterBusy,
+    CounterNotOpen,
+    Forbidden,
+    NoCurrentTicket,
+    NotFound,
+    RecallLimitReached,
+    ServiceClosed,
+    ValidationError,
+)
 from .domain.model import OPEN_STATUSES, Action, Status, next_status
 from .storage import Storage
 from .views import Views

@@ -31,7 +31,7 @@ class Key:
     help: str
     default: object = REQUIRED
     choices: tuple = ()
-    item: "Key | None" = None  # for lists
+    item: Key | None = None  # for lists
     fields: dict = field(default_factory=dict)  # for sections
     minimum: float | None = None
     nullable: bool = False
@@ -254,7 +254,8 @@ def _check_references(cfg):
     try:
         zoneinfo.ZoneInfo(cfg["center"]["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"center.timezone: unknown time zone {cfg['center']['timezone']!r}")
+        raise ConfigError(
+            f"center.timezone: unknown time zone {cfg['center']['timezone']!r}") from None
     zones = set()
     for i, z in enumerate(cfg["zones"]):
         if z["id"] in zones:

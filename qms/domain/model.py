@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from .errors import InvalidTransition
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     WAITING = "waiting"
     CALLED = "called"
     SERVING = "serving"
@@ -18,7 +18,7 @@ class Status(str, Enum):
     CLOSED = "closed"  # still open when the service day ended
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     CALL = "call"
     RECALL = "recall"
     SERVE = "serve"
