@@ -3,8 +3,9 @@
 import subprocess
 import sys
 
-from conftest import PASSWORD, ROOT, Staff, issue
 from test_api import state
+
+from conftest import PASSWORD, ROOT, Staff, issue
 
 
 def test_staff_actions_without_a_login_are_refused(client, qms):

@@ -1,6 +1,7 @@
 """Who is called next, recall, transfer and the daily reset, through the HTTP API."""
 
 import threading
+from datetime import UTC
 
 import pytest
 
@@ -197,8 +198,8 @@ def test_the_daily_reset_closes_open_tickets_and_restarts_numbering(
 def test_the_service_day_is_the_local_day_not_utc(qms, clock):
     # 2026-05-28 23:30 in Ho Chi Minh City is 16:30 UTC the same day, and 00:30 local
     # the next day is still 2026-05-28 in UTC.
-    from datetime import datetime, timezone
-    clock.t = datetime(2026, 5, 28, 17, 30, tzinfo=timezone.utc).timestamp()
+    from datetime import datetime
+    clock.t = datetime(2026, 5, 28, 17, 30, tzinfo=UTC).timestamp()
     assert qms.service.clock.service_day() == "2026-05-29"
 
 
