@@ -16,7 +16,7 @@ import yaml
 
 REQUIRED = object()
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-VIETNAMESE_LETTERS = set("ABCDĐEGHKLMNPQRSTUVXY")
+VIETNAMESE_LETTERS = set("ABCDĐEGHIKLMNOPQRSTUVXY")
 
 
 class ConfigError(ValueError):
@@ -34,6 +34,7 @@ class Key:
     item: Key | None = None  # for lists
     fields: dict = field(default_factory=dict)  # for sections
     minimum: float | None = None
+    maximum: float | None = None
     nullable: bool = False
 
 
@@ -66,7 +67,7 @@ SCHEMA = section("The whole configuration.", {
     }),
     "server": section("How the server runs.", {
         "host": Key("str", "Address to listen on.", default="0.0.0.0"),
-        "port": Key("int", "TCP port.", default=5000, minimum=1),
+        "port": Key("int", "TCP port.", default=5000, minimum=1, maximum=65535),
         "data_dir": Key("str", "Folder of the SQLite database and the secret key, relative to "
                         "the config file.", default="instance"),
         "async_mode": Key("choice", "Flask-SocketIO async mode (see README: chosen by "
@@ -101,8 +102,8 @@ SCHEMA = section("The whole configuration.", {
                             default=3, minimum=0),
         "transfer_position": Key("choice", "Default place of a transferred ticket.",
                                  default="front", choices=("front", "end", "original")),
-        "default_service_min": Key("float", "Service time assumed before any ticket of the "
-                                   "service was served today (minutes).", default=7.0,
+        "default_service_min": Key("float", "Service time assumed for a service with no "
+                                   "completed ticket yet (minutes).", default=7.0,
                                    minimum=0.1),
         "estimate_window": Key("int", "How many recent services the wait estimate averages.",
                                default=20, minimum=1),
@@ -192,7 +193,7 @@ def _validate(value, key: Key, path: str):
             value = {}
         if not isinstance(value, dict):
             raise ConfigError(f"{_fmt(path)}: expected a mapping, got {type(value).__name__}")
-        unknown = sorted(set(value) - set(key.fields))
+        unknown = sorted((set(value) - set(key.fields)), key=str)
         if unknown:
             raise ConfigError(f"{(path + '.') if path else ''}{unknown[0]}: unknown key")
         out = {}
@@ -221,7 +222,7 @@ def _validate(value, key: Key, path: str):
             return {"service": value, "weight": None}
         if isinstance(value, dict) and set(value) <= {"service", "weight"} \
                 and isinstance(value.get("service"), str) and _is_num(value.get("weight")) \
-                and value["weight"] > 0:
+                and 0 < value["weight"] < 1e6:
             return {"service": value["service"], "weight": float(value["weight"])}
         raise ConfigError(f"{path}: expected a service id or {{service: id, weight: N > 0}}")
     if kind == "choice":
@@ -238,6 +239,8 @@ def _validate(value, key: Key, path: str):
         raise ConfigError(f"{path}: expected {kind}, got {type(value).__name__} {value!r}")
     if key.minimum is not None and value < key.minimum:
         raise ConfigError(f"{path}: expected at least {key.minimum}, got {value!r}")
+    if key.maximum is not None and value > key.maximum:
+        raise ConfigError(f"{path}: expected at most {key.maximum}, got {value!r}")
     return float(value) if kind == "float" else value
 
 
@@ -306,6 +309,22 @@ def _check_references(cfg):
                 raise ConfigError(f"{where}.services[{s}]: service '{ref['service']}' "
                                   f"listed twice")
             listed.add(ref["service"])
+    hours = cfg["hours"]
+    for name in ("sessions", "issuing"):
+        for i, window in enumerate(hours[name]):
+            if window["open"] >= window["close"]:
+                raise ConfigError(f"hours.{name}[{i}]: open ({window['open']}) must be "
+                                  f"before close ({window['close']})")
+    speech = cfg["speech"]
+    for name in ("template_vi", "template_en"):
+        try:
+            speech[name].format(number="A", counter="1")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"speech.{name}: only {{number}} and {{counter}} may be "
+                              f"used, got {speech[name]!r}") from None
+    if not cfg["issuing"]["open_to_lan"] and not cfg["kiosks"]:
+        raise ConfigError("kiosks: at least one kiosk is needed when issuing.open_to_lan "
+                          "is false")
     kiosks = set()
     for k, kiosk in enumerate(cfg["kiosks"]):
         if kiosk["id"] in kiosks:
@@ -331,8 +350,13 @@ def load(path: str | Path) -> dict:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     cfg = validate(raw)
     data_dir = Path(cfg["server"]["data_dir"])
     if not data_dir.is_absolute():

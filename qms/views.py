@@ -164,18 +164,15 @@ class Views:
     def display(self, zone=None) -> dict:
         """Recent calls (newest first) and waiting counts, for one zone or the center."""
         limit = self.cfg["display"]["recent_calls"]
-        day = self.clock.service_day()
+        counters = [c.id for c in self.center.counters.values() if zone in (None, c.zone)]
+        marks = ",".join("?" * len(counters))
         with self.storage.db() as db:
             rows = db.execute(
-                "SELECT number, counter, service, at FROM events WHERE day = ? AND type IN "
-                "('called', 'recalled') ORDER BY id DESC LIMIT ?",
-                [day, limit * 8 if zone else limit]).fetchall()
-            calls = []
-            for r in rows:
-                czone = self.center.counters[r["counter"]].zone
-                if zone is None or czone == zone:
-                    calls.append({"number": r["number"], "counter": r["counter"],
-                                  "zone": czone, "service": r["service"],
-                                  "called_at": self.clock.iso(r["at"])})
-            return {"zone": zone, "calls": calls[:limit],
-                    "waiting": self.waiting_counts(db, zone)}
+                f"SELECT number, counter, service, at FROM events WHERE day = ? AND type IN "
+                f"('called', 'recalled') AND counter IN ({marks}) ORDER BY id DESC LIMIT ?",
+                [self.clock.service_day(), *counters, limit]).fetchall()
+            calls = [{"number": r["number"], "counter": r["counter"],
+                      "zone": self.center.counters[r["counter"]].zone,
+                      "service": r["service"], "called_at": self.clock.iso(r["at"])}
+                     for r in rows]
+            return {"zone": zone, "calls": calls, "waiting": self.waiting_counts(db, zone)}
