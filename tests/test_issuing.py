@@ -1,0 +1,128 @@
+"""Issuing rules: registered kiosks, hours, daily limits; and the event log behind it all."""
+
+import sqlite3
+from datetime import datetime
+
+import pytest
+
+import server
+from conftest import FakeClock, Staff, issue, make_config
+from qms import settings
+
+
+def build(tmp_path, overrides, when=None):
+    cfg = settings.load(make_config(tmp_path, overrides))
+    clock = FakeClock(cfg)
+    if when:
+        clock.t = datetime.fromisoformat(when).timestamp()
+    app = server.create_app(cfg, clock=clock)
+    return app, app.test_client(), clock
+
+
+@pytest.fixture
+def closed_lan(tmp_path):
+    app, client, _ = build(tmp_path, {
+        "issuing": {"open_to_lan": False},
+        "kiosks": [{"id": "kiosk-1", "secret": "bi-mat-cua-kiosk", "zone": "A"}]})
+    yield client
+    app.extensions["qms"].storage.close()
+
+
+def test_only_a_registered_kiosk_with_its_secret_issues_when_the_lan_is_closed(closed_lan):
+    r = closed_lan.post("/api/tickets", json={"service": "quoc-tich"})
+    assert (r.status_code, r.json["code"]) == (403, "kiosk_required")
+    r = closed_lan.post("/api/tickets", json={"service": "quoc-tich", "kiosk": "kiosk-1"},
+                        headers={"X-Kiosk-Secret": "doan-bua"})
+    assert (r.status_code, r.json["code"]) == (403, "kiosk_secret")
+    r = closed_lan.post("/api/tickets", json={"service": "quoc-tich", "kiosk": "kiosk-1"},
+                        headers={"X-Kiosk-Secret": "bi-mat-cua-kiosk"})
+    assert r.status_code == 201 and r.json["number"] == "PA001"
+
+
+HOURS = {"enforce": True, "days": ["mon", "tue", "wed", "thu", "fri"],
+         "issuing": [{"open": "07:30", "close": "11:00"}, {"open": "13:00", "close": "16:30"}]}
+
+
+@pytest.mark.parametrize("when,is_open", [
+    ("2026-05-28T07:29:59+07:00", False),
+    ("2026-05-28T07:30:00+07:00", True),
+    ("2026-05-28T10:59:00+07:00", True),
+    ("2026-05-28T11:00:00+07:00", False),
+    ("2026-05-28T12:30:00+07:00", False),
+    ("2026-05-28T13:00:00+07:00", True),
+    ("2026-05-28T16:30:00+07:00", False),
+    ("2026-05-30T09:00:00+07:00", False),  # Saturday
+    ("2026-05-28T02:00:00+00:00", True),   # 09:00 in Ho Chi Minh City
+])
+def test_tickets_are_issued_only_in_the_issuing_hours_when_enforced(tmp_path, when, is_open):
+    app, client, _ = build(tmp_path, {"hours": HOURS}, when)
+    service = client.get("/api/services").json["services"][0]
+    r = client.post("/api/tickets", json={"service": "quoc-tich"})
+    if is_open:
+        assert service["open"] is True and r.status_code == 201
+    else:
+        assert (service["open"], service["closed_reason"]) == (False, "outside_hours")
+        assert (r.status_code, r.json["code"]) == (409, "service_closed_outside_hours")
+        assert r.json["error"] == "Ngoài giờ cấp số."
+    app.extensions["qms"].storage.close()
+
+
+def test_a_service_stops_at_its_daily_limit(tmp_path):
+    app, client, clock = build(tmp_path, {"issuing": {"daily_limit": 2}})
+    issue(client)
+    issue(client)
+    r = client.post("/api/tickets", json={"service": "quoc-tich"})
+    assert (r.status_code, r.json["code"]) == (409, "service_closed_daily_limit")
+    services = {s["id"]: s for s in client.get("/api/services").json["services"]}
+    assert services["quoc-tich"]["closed_reason"] == "daily_limit"
+    assert services["cong-chung"]["open"] is True
+    clock.advance(86400)
+    assert issue(client)["number"] == "PA001"
+    app.extensions["qms"].storage.close()
+
+
+def test_a_service_without_an_active_counter_is_closed(tmp_path):
+    app, client, _ = build(tmp_path, {"counters": [
+        {"id": 1, "zone": "A", "services": ["quoc-tich"]},
+        {"id": 2, "zone": "B", "services": ["nha-o"], "active": False}]})
+    services = {s["id"]: s for s in client.get("/api/services").json["services"]}
+    assert services["nha-o"]["closed_reason"] == "no_counter"
+    r = client.post("/api/tickets", json={"service": "nha-o"})
+    assert (r.status_code, r.json["code"]) == (409, "service_closed_no_counter")
+    app.extensions["qms"].storage.close()
+
+
+def test_every_change_is_one_event_row_with_time_counter_officer_and_service(
+        client, qms, officer, clock):
+    issue(client)
+    officer.act(1, "open")
+    for action in ("next", "recall", "serve"):
+        clock.advance(30)
+        officer.act(1, action)
+    officer.act(1, "transfer", {"service": "cong-chung"})
+    officer.act(1, "next")
+    officer.act(1, "no-show")
+    with qms.storage.db() as db:
+        rows = [dict(r) for r in db.execute("SELECT * FROM events ORDER BY id")]
+    assert [r["type"] for r in rows] == [
+        "issued", "counter_opened", "called", "recalled", "serving", "transferred", "called",
+        "no_show"]
+    for r in rows[2:]:
+        assert r["counter"] == 1 and r["officer"] == "can-bo-an" and r["number"] == "PA001"
+    assert [r["service"] for r in rows[2:]] == [
+        "quoc-tich", "quoc-tich", "quoc-tich", "quoc-tich", "cong-chung", "cong-chung"]
+    assert rows[3]["at"] - rows[2]["at"] == 30
+
+
+def test_the_event_log_cannot_be_rewritten(client, qms):
+    issue(client)
+    with qms.storage.db() as db:
+        for sql in ("UPDATE events SET type = 'x'", "DELETE FROM events"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                db.execute(sql)
+
+
+def test_the_counter_list_shows_who_sits_where(client, app):
+    Staff(app, "an").act(3, "open")
+    counters = {c["id"]: c for c in client.get("/api/counters").json["counters"]}
+    assert (counters[3]["status"], counters[3]["officer"]) == ("open", "an")
