@@ -28,7 +28,7 @@ def create_app(cfg: dict, *, clock=None):
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
     from qms import Qms, secret_key
-    from qms.auth import Accounts
+    from qms.auth import Accounts, LoginThrottle
     from qms.center import Center
     from qms.clock import Clock
     from qms.realtime import Publisher, register_handlers, socketio
@@ -55,6 +55,7 @@ def create_app(cfg: dict, *, clock=None):
     storage = Storage(Path(server["data_dir"]) / "qms.sqlite3")
     service = QueueService(storage, center, clock, Publisher(center))
     app.extensions["qms"] = Qms(cfg, center, storage, service, Accounts(storage))
+    app.extensions["qms_login_throttle"] = LoginThrottle()
     register_errors(app)
     for bp in (kiosk_bp, counter_bp, display_bp):
         app.register_blueprint(bp)
@@ -104,7 +105,7 @@ def _start_day_watch(service, socketio, every_s=20):
 
 
 def _user(args):
-    from qms.auth import Accounts
+    from qms.auth import Accounts, LoginThrottle
     from qms.storage import Storage
     cfg = settings.load(args.config)
     accounts = Accounts(Storage(Path(cfg["server"]["data_dir"]) / "qms.sqlite3", pool_size=1))

@@ -2,10 +2,10 @@
 
 import secrets
 
-from flask import current_app, jsonify, session
+from flask import current_app, jsonify, request, session
 
 from qms.domain.errors import NotAuthenticated, NotFound, ValidationError
-from qms.web import current_user, field, json_body, lang, staff_required
+from qms.web import current_user, error_response, field, json_body, lang, staff_required
 
 from . import bp
 
@@ -19,9 +19,18 @@ def login():
     data = json_body(allowed={"username", "password"})
     username = field(data, "username", str, required=True, max_len=64)
     password = field(data, "password", str, required=True, max_len=256)
+    throttle = current_app.extensions["qms_login_throttle"]
+    key = (request.remote_addr, username)
+    wait = throttle.retry_after(key)
+    if wait:
+        response, status = error_response("too_many_attempts", 429, seconds=wait)
+        response.headers["Retry-After"] = str(wait)
+        return response, status
     user = _qms().accounts.verify(username, password)
     if user is None:
+        throttle.failed(key)
         raise NotAuthenticated("bad_credentials")
+    throttle.succeeded(key)
     session.clear()
     session.permanent = True
     session["user"] = user["username"]

@@ -12,6 +12,38 @@ ROLES = ("officer", "supervisor", "admin")
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
+class LoginThrottle:
+    """Slow down password guessing: after ``limit`` failures for one (address, user name)
+    within ``window_s`` seconds, further attempts are refused until the window passes."""
+
+    def __init__(self, limit=5, window_s=300.0, now=time.monotonic):
+        self.limit, self.window_s, self.now = limit, window_s, now
+        self._failures: dict[tuple, list[float]] = {}
+
+    def _recent(self, key):
+        cutoff = self.now() - self.window_s
+        recent = [t for t in self._failures.get(key, ()) if t > cutoff]
+        if recent:
+            self._failures[key] = recent
+        else:
+            self._failures.pop(key, None)
+        return recent
+
+    def retry_after(self, key) -> int:
+        """Seconds to wait before trying again, or 0 when an attempt is allowed."""
+        recent = self._recent(key)
+        if len(recent) < self.limit:
+            return 0
+        return max(1, int(recent[0] + self.window_s - self.now()) + 1)
+
+    def failed(self, key):
+        self._recent(key)
+        self._failures.setdefault(key, []).append(self.now())
+
+    def succeeded(self, key):
+        self._failures.pop(key, None)
+
+
 class Accounts:
     def __init__(self, storage):
         self.storage = storage

@@ -139,3 +139,24 @@ def test_the_first_admin_comes_from_the_environment_or_a_printed_password(qms):
     generated = accounts.ensure_admin(None)
     assert generated and accounts.verify("admin", generated)["role"] == "admin"
     assert accounts.ensure_admin("another-password") is None  # only once
+
+
+def test_password_guessing_is_slowed_down(app, client):
+    app.extensions["qms"].accounts.add("an", PASSWORD, "officer")
+    for _ in range(5):
+        r = client.post("/api/login", json={"username": "an", "password": "doan-mo-1234"})
+        assert r.status_code == 401
+    r = client.post("/api/login", json={"username": "an", "password": PASSWORD})
+    assert (r.status_code, r.json["code"]) == (429, "too_many_attempts")
+    assert int(r.headers["Retry-After"]) > 0
+
+
+def test_the_login_throttle_forgets_after_its_window():
+    from qms.auth import LoginThrottle
+    now = [0.0]
+    throttle = LoginThrottle(limit=2, window_s=60, now=lambda: now[0])
+    throttle.failed("k")
+    throttle.failed("k")
+    assert throttle.retry_after("k") == 61
+    now[0] = 61
+    assert throttle.retry_after("k") == 0
