@@ -105,7 +105,7 @@ def _start_day_watch(service, socketio, every_s=20):
 
 
 def _user(args):
-    from qms.auth import Accounts, LoginThrottle
+    from qms.auth import Accounts
     from qms.storage import Storage
     cfg = settings.load(args.config)
     accounts = Accounts(Storage(Path(cfg["server"]["data_dir"]) / "qms.sqlite3", pool_size=1))
