@@ -79,7 +79,10 @@ def _run(args):
     if not args.access_log:
         logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)
     qms = app.extensions["qms"]
-    generated = qms.accounts.ensure_admin(os.environ.get("QMS_ADMIN_PASSWORD"))
+    try:
+        generated = qms.accounts.ensure_admin(os.environ.get("QMS_ADMIN_PASSWORD"))
+    except ValueError as exc:
+        raise settings.ConfigError(f"QMS_ADMIN_PASSWORD: {exc}") from None
     if generated:
         print(f"Created user 'admin' with password: {generated}  (shown once; change it "
               f"with: python server.py user passwd admin --password-stdin)", flush=True)
@@ -88,8 +91,30 @@ def _run(args):
     log.info("serving %s on http://%s:%s (async_mode=%s, data in %s)",
              cfg["center"]["name"]["vi"], host, port, cfg["server"]["async_mode"],
              cfg["server"]["data_dir"])
-    socketio.run(app, host=host, port=port, log_output=args.access_log,
-                 allow_unsafe_werkzeug=True)
+    if cfg["server"]["async_mode"] == "gevent":
+        _serve_gevent(app, host, port, args.access_log)
+    else:
+        socketio.run(app, host=host, port=port, log_output=args.access_log,
+                     allow_unsafe_werkzeug=True)
+
+
+def _serve_gevent(app, host, port, access_log):
+    """What socketio.run() does for gevent, on a listening socket with TCP_NODELAY: pywsgi
+    writes headers and body separately, and without it Nagle's algorithm holds every
+    keep-alive answer for the client's delayed ACK (about 40 ms)."""
+    import socket
+
+    from gevent import pywsgi
+    from geventwebsocket.handler import WebSocketHandler
+
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited on accept
+    listener.bind((host, port))
+    listener.listen(1024)
+    server = pywsgi.WSGIServer(listener, app, handler_class=WebSocketHandler,
+                               log="default" if access_log else None)
+    server.serve_forever()
 
 
 def _start_day_watch(service, socketio, every_s=20):

@@ -9,6 +9,8 @@ from qms.web import current_user, error_response, field, json_body, lang, staff_
 
 from . import bp
 
+ADDRESS_LIMIT = 20  # failed logins from one address, whatever the user names
+
 
 def _qms():
     return current_app.extensions["qms"]
@@ -21,7 +23,8 @@ def login():
     password = field(data, "password", str, required=True, max_len=256)
     throttle = current_app.extensions["qms_login_throttle"]
     key = (request.remote_addr, username)
-    wait = throttle.retry_after(key)
+    wait = max(throttle.retry_after(key),
+               throttle.retry_after(request.remote_addr, limit=ADDRESS_LIMIT))
     if wait:
         response, status = error_response("too_many_attempts", 429, seconds=wait)
         response.headers["Retry-After"] = str(wait)
@@ -29,11 +32,13 @@ def login():
     user = _qms().accounts.verify(username, password)
     if user is None:
         throttle.failed(key)
+        throttle.failed(request.remote_addr)
         raise NotAuthenticated("bad_credentials")
     throttle.succeeded(key)
     session.clear()
     session.permanent = True
     session["user"] = user["username"]
+    session["ver"] = user["session_version"]
     session["csrf"] = secrets.token_urlsafe(32)
     return jsonify({"csrf_token": session["csrf"], "user": user})
 
@@ -46,6 +51,7 @@ def logout(user):
     for counter in service.views.counters():
         if counter["officer"] == user["username"]:
             service.close_counter(counter["id"], user, force=True)
+    _qms().accounts.end_sessions(user["username"])  # a copied cookie stops working too
     session.clear()
     return jsonify({"ok": True})
 

@@ -6,6 +6,7 @@ blueprint; ``server.py`` composes the application with ``create_app``.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,15 @@ def secret_key(cfg) -> str:
     path = Path(cfg["server"]["data_dir"]) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
+        # Written whole under a temporary name, then linked: a process starting at the same
+        # moment sees either no key or the complete key, never an empty file.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won; use its key
+        finally:
+            tmp.unlink()
     return path.read_text().strip()

@@ -83,3 +83,16 @@ def m001_initial(db):
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ):
         db.execute(sql)
+
+
+@migrations()
+def m002_session_version(db):
+    # Raised at logout and password change: older session cookies stop working.
+    db.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m003_line_index(db):
+    # Covers the position count of a waiting ticket (views.position) without reading rows.
+    db.execute("CREATE INDEX tickets_line ON tickets(day, status, service, target_counter, "
+               "priority, queue_key)")

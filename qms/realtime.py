@@ -8,11 +8,13 @@ receives a ``snapshot`` of the room's state, then the events that follow.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import current_app, request, session
-from flask_socketio import SocketIO, join_room
+from flask_socketio import SocketIO, join_room, leave_room
 
 from .domain import events as ev
+from .web import session_user
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,10 @@ class Publisher:
             try:
                 socketio.emit(event.event_name(), event.payload(),
                               to=rooms_for(event, self.center))
+                if isinstance(event, ev.CounterChanged) and event.previous_officer \
+                        and event.previous_officer != event.officer:
+                    # Whoever left the seat stops following that counter.
+                    socketio.close_room(f"counter:{event.counter}")
             except Exception:  # a broken socket never undoes a committed change
                 log.exception("could not push %s", event.event_name())
 
@@ -65,60 +71,78 @@ def _ack_error(msg_id, **params):
     return {"ok": False, "code": msg_id, "error": translate(msg_id, lang, **params)}
 
 
-def _staff():
-    name = session.get("user")
-    return current_app.extensions["qms"].accounts.get(name) if name else None
+_COUNTER_ID = re.compile(r"[1-9][0-9]{0,8}")
 
 
-def snapshot_for(room: str):
-    """(snapshot payload, None) for a room the caller may join, or (None, ack error)."""
+def authorize(room: str):
+    """None if the caller may join ``room``, else the refusal to acknowledge with."""
     qms = current_app.extensions["qms"]
-    views, center = qms.service.views, qms.center
-    kind, _, arg = room.partition(":")
-    if kind == "display" and (not arg or arg in center.zones):
-        return views.display(arg or None), None
-    if kind == "kiosk" and not arg:
-        return {"services": views.services()}, None
-    if kind == "ticket" and arg:
-        ticket = views.ticket_by_token(arg)
-        if ticket is None:
-            return None, _ack_error("unknown_ticket")
-        return {"ticket": ticket}, None
-    if kind in ("counter", "dashboard"):
-        user = _staff()
+    kind, sep, arg = room.partition(":")
+    if kind == "display" and (not sep or arg in qms.center.zones):
+        return None
+    if room == "kiosk":
+        return None
+    if kind == "ticket" and sep:
+        if qms.service.views.ticket_by_token(arg) is None:
+            return _ack_error("unknown_ticket")
+        return None
+    if room == "dashboard" or kind == "counter" and sep:
+        user = session_user(session)
         if user is None:
-            return None, _ack_error("login_required")
-        if kind == "dashboard" and not arg:
+            return _ack_error("login_required")
+        if room == "dashboard":
             if user["role"] == "officer":
-                return None, _ack_error("role_required", roles="supervisor, admin")
-            return {"counters": views.counters(), "services": views.services()}, None
-        if kind == "counter" and arg.isdigit() and int(arg) in center.counters:
-            counter = views.counter(int(arg))
-            if user["role"] == "officer" and counter["officer"] != user["username"]:
-                return None, _ack_error("not_your_counter", counter=arg)
-            waiting = [w for w in views.waiting_counts_all()
-                       if w["service"] in counter["services"]]
-            return {"counter": counter, "waiting": waiting}, None
-    return None, _ack_error("unknown_room", room=room[:80])
+                return _ack_error("role_required", roles="supervisor, admin")
+            return None
+        if _COUNTER_ID.fullmatch(arg) and int(arg) in qms.center.counters:
+            if user["role"] == "officer" and \
+                    qms.service.views.counter(int(arg))["officer"] != user["username"]:
+                return _ack_error("not_your_counter", counter=arg)
+            return None
+    return _ack_error("unknown_room", room=room[:80])
+
+
+def snapshot(room: str) -> dict:
+    """The state of a room the caller was allowed to join, with the log position it was
+    read at."""
+    qms = current_app.extensions["qms"]
+    views = qms.service.views
+    state = {"room": room, "seq": views.seq()}
+    kind, sep, arg = room.partition(":")
+    if kind == "display":
+        state.update(views.display(arg or None))
+    elif kind == "kiosk":
+        state["services"] = views.services()
+    elif kind == "ticket":
+        state["ticket"] = views.ticket_by_token(arg)
+    elif kind == "dashboard":
+        state.update(counters=views.counters(), services=views.services())
+    else:
+        counter = views.counter(int(arg))
+        state.update(counter=counter, waiting=[w for w in views.waiting_counts_all()
+                                               if w["service"] in counter["services"]])
+    return state
 
 
 def register_handlers():
     @socketio.on("join")
-    def on_join(data):
+    def on_join(data=None):
         room = data.get("room") if isinstance(data, dict) else None
         if not isinstance(room, str) or not room or len(room) > 200:
             return _ack_error("field_required", field="room")
-        snapshot, error = snapshot_for(room)
+        error = authorize(room)
         if error:
             return error
+        # Join first, then read: an event committed meanwhile is in the snapshot or after
+        # it, never lost; its seq tells the client whether it is news.
         join_room(room)
-        socketio.emit("snapshot", {"room": room, **snapshot}, to=request.sid)
+        socketio.emit("snapshot", snapshot(room), to=request.sid)
         return {"ok": True, "room": room}
 
     @socketio.on("leave")
-    def on_leave(data):
-        from flask_socketio import leave_room
+    def on_leave(data=None):
         room = data.get("room") if isinstance(data, dict) else None
-        if isinstance(room, str):
-            leave_room(room)
-        return {"ok": True}
+        if not isinstance(room, str):
+            return _ack_error("field_required", field="room")
+        leave_room(room)
+        return {"ok": True, "room": room}

@@ -40,6 +40,7 @@ class QueueService:
         self.cfg = center.cfg
         self.publish = publish or (lambda events: None)
         self.views = Views(storage, center, clock)
+        self._day = None  # the service day this process last saw settled
         with storage.write() as db:
             for cid in center.counters:
                 db.execute("INSERT OR IGNORE INTO counters(id, status) VALUES (?, 'closed')",
@@ -49,20 +50,28 @@ class QueueService:
     # -- plumbing -----------------------------------------------------------------------
 
     @contextmanager
-    def _transaction(self):
-        """Yield (db, events); publish the events once the transaction has committed."""
+    def _transaction(self, *, settle_day=True):
+        """Yield (db, events); publish the events once the transaction has committed.
+        The first transaction of a new service day first closes the previous one, so no
+        ticket of the new day is ever touched by the reset."""
+        if settle_day and self.clock.service_day() != self._day:
+            self.reset_day_if_needed()
         pending: list = []
         with self.storage.write() as db:
             yield db, pending
+            if pending:
+                seq = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+                for event in pending:
+                    event.seq = seq
         if pending:
             self.publish(pending)
 
-    def _log(self, db, type_, *, ticket=None, counter=None, officer=None, **data):
+    def _log(self, db, type_, *, ticket=None, counter=None, officer=None, day=None, **data):
         now = self.clock.now()
         db.execute(
             "INSERT INTO events(at, day, type, ticket_id, number, service, counter, officer, "
             "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [now, self.clock.service_day(now), type_, ticket and ticket["id"],
+            [now, day or self.clock.service_day(now), type_, ticket and ticket["id"],
              ticket and ticket["number"], ticket and ticket["service"],
              counter if counter is not None else (ticket and ticket["counter"]),
              officer, json.dumps(data, ensure_ascii=False)])
@@ -170,9 +179,10 @@ class QueueService:
             raise Forbidden("not_your_counter", counter=counter_id)
         return c
 
-    def _counter_event(self, c, reason=""):
+    def _counter_event(self, c, reason="", previous_officer=None):
         return ev.CounterChanged(counter=c["id"], zone=self.center.counters[c["id"]].zone,
-                                 status=c["status"], officer=c["officer"], reason=reason)
+                                 status=c["status"], officer=c["officer"], reason=reason,
+                                 previous_officer=previous_officer)
 
     def open_counter(self, counter_id, user) -> dict:
         """Seat ``user`` at the counter. A supervisor or admin may take over a held seat."""
@@ -196,10 +206,13 @@ class QueueService:
             status = c["status"] if c["status"] != "closed" else "open"
             db.execute("UPDATE counters SET status = ?, officer = ?, updated_at = ? "
                        "WHERE id = ?", [status, user["username"], self.clock.now(), counter_id])
+            if taken_from and c["current_ticket"]:  # the new officer answers for it now
+                db.execute("UPDATE tickets SET officer = ? WHERE id = ? AND status IN "
+                           "('called', 'serving')", [user["username"], c["current_ticket"]])
             self._log(db, "counter_opened", counter=counter_id, officer=user["username"],
                       taken_from=taken_from)
             c = self._counter(db, counter_id)
-            out.append(self._counter_event(c))
+            out.append(self._counter_event(c, previous_officer=taken_from))
             return self.views.counter_view(db, counter_id)
 
     def close_counter(self, counter_id, user, *, force=False) -> dict:
@@ -217,7 +230,8 @@ class QueueService:
                        "pause_reason = '', current_ticket = NULL, updated_at = ? WHERE id = ?",
                        [self.clock.now(), counter_id])
             self._log(db, "counter_closed", counter=counter_id, officer=user["username"])
-            out.append(self._counter_event(self._counter(db, counter_id)))
+            out.append(self._counter_event(self._counter(db, counter_id),
+                                           previous_officer=user["username"]))
             return self.views.counter_view(db, counter_id)
 
     def _hand_back(self, db, out, t, user):
@@ -288,9 +302,11 @@ class QueueService:
         take_priority = 1 in kinds and (
             0 not in kinds or conf.priority or c["since_priority"] >= ratio - 1)
         rank = " ".join(f"WHEN ? THEN {i}" for i in range(len(services)))
+        # Tickets sent to this counter come first, in their own queue-key order; then the
+        # counter's services by rank (or by weighted wait).
         if conf.weights:
             weight = " ".join("WHEN ? THEN ?" for _ in services)
-            order = f"(? - queue_key) * (CASE service {weight} ELSE 1 END) DESC"
+            order = f"(queue_key - ?) * (CASE service {weight} ELSE 1 END)"  # -wait x weight
             order_args = [self.clock.now()]
             for s in services:
                 order_args += [s, conf.weights[s]]
@@ -298,8 +314,9 @@ class QueueService:
             order = f"CASE service {rank} ELSE {len(services)} END"
             order_args = services
         return db.execute(
-            f"SELECT * {base} AND priority = ? ORDER BY target_counter IS NULL, {order}, "
-            f"queue_key, id LIMIT 1", [*args, int(take_priority), *order_args]).fetchone()
+            f"SELECT * {base} AND priority = ? ORDER BY target_counter IS NULL, "
+            f"CASE WHEN target_counter IS NULL THEN {order} END, queue_key, id LIMIT 1",
+            [*args, int(take_priority), *order_args]).fetchone()
 
     def _call(self, db, out, c, t, user):
         self._move(db, t, Action.CALL)
@@ -325,6 +342,8 @@ class QueueService:
         """Call a specific waiting number among the tickets this counter may serve."""
         with self._transaction() as (db, out):
             c = self._seated(db, counter_id, user)
+            if c["status"] == "paused":
+                raise Conflict("counter_paused", counter=counter_id)
             self._require_free(db, c)
             conf = self.center.counters[counter_id]
             marks = ",".join("?" * len(conf.services))
@@ -419,11 +438,16 @@ class QueueService:
             raise ValidationError("bad_placement", value=placement)
         if (service is None) == (counter is None):
             raise ValidationError("transfer_target")
-        if service is not None and service not in self.center.services:
-            raise NotFound("unknown_service", service=service)
+        if service is not None:
+            if service not in self.center.services:
+                raise NotFound("unknown_service", service=service)
+            if not self.center.counters_by_service[service]:
+                raise Conflict("service_closed_no_counter", service=service)
         if counter is not None:
             if counter not in self.center.counters:
                 raise NotFound("unknown_counter", counter=counter)
+            if not self.center.counters[counter].active:
+                raise Conflict("counter_inactive", counter=counter)
             if counter == counter_id:
                 raise Conflict("transfer_to_self")
         with self._transaction() as (db, out):
@@ -442,9 +466,11 @@ class QueueService:
                    [now, t["id"]])
         day = t["day"]
         if placement == "front":
+            line, key_of = (("target_counter = ?", counter) if counter is not None
+                            else ("target_counter IS NULL AND service = ?", target_service))
             first = db.execute(
-                "SELECT MIN(queue_key) FROM tickets WHERE day = ? AND status = 'waiting' AND "
-                "service = ?", [day, target_service]).fetchone()[0]
+                f"SELECT MIN(queue_key) FROM tickets WHERE day = ? AND status = 'waiting' AND "
+                f"{line}", [day, key_of]).fetchone()[0]
             key = min(first, t["issued_at"]) - 1 if first is not None else t["issued_at"] - 1
         elif placement == "end":
             key = now
@@ -477,24 +503,38 @@ class QueueService:
     # -- the service day ----------------------------------------------------------------
 
     def reset_day_if_needed(self) -> bool:
-        """Close every ticket still open from an earlier service day; numbering restarts
-        by itself because numbers are counted per day. Returns True when it reset."""
+        """Close every ticket still open from an earlier service day and free the seats of
+        that day; numbering restarts by itself because numbers are counted per day.
+        Returns True when it reset. A clock that steps back never resets."""
         today = self.clock.service_day()
-        with self._transaction() as (db, out):
+        with self._transaction(settle_day=False) as (db, out):
             row = db.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
-            if row and row[0] == today:
+            if row and row[0] >= today:
+                self._day = today
                 return False
             stale = [dict(r) for r in db.execute(
                 "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called', "
                 "'serving')", [today])]
             for t in stale:
                 self._move(db, t, Action.CLOSE)
-                self._log(db, "closed", ticket=t, reason="daily_reset")
-            db.execute("UPDATE counters SET status = 'closed', officer = NULL, "
-                       "pause_reason = '', current_ticket = NULL, since_priority = 1000000")
+                self._log(db, "closed", ticket=t, day=t["day"], reason="daily_reset")
+            seats = [dict(r) for r in db.execute(
+                "SELECT c.* FROM counters c LEFT JOIN tickets t ON t.id = c.current_ticket "
+                "WHERE c.status != 'closed' AND (t.id IS NULL OR t.day < ?)", [today])]
+            for c in seats:
+                db.execute("UPDATE counters SET status = 'closed', officer = NULL, "
+                           "pause_reason = '', current_ticket = NULL, since_priority = 1000000 "
+                           "WHERE id = ?", [c["id"]])
+                self._log(db, "counter_closed", counter=c["id"], officer=c["officer"],
+                          day=row[0] if row else None, reason="daily_reset")
+                out.append(self._counter_event(self._counter(db, c["id"]),
+                                               previous_officer=c["officer"]))
+            db.execute("UPDATE counters SET current_ticket = NULL WHERE current_ticket IN "
+                       "(SELECT id FROM tickets WHERE status = 'closed')")
             db.execute("INSERT INTO meta(key, value) VALUES ('day', ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [today])
             if row is not None:
                 self._log(db, "day_reset", closed=len(stale))
                 out.append(ev.DayReset(day=today, closed=len(stale)))
+        self._day = today
         return True

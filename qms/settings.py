@@ -161,7 +161,7 @@ SCHEMA = section("The whole configuration.", {
         })),
     })),
     "counters": Key("list", "Counters (quầy).", item=section("A counter.", {
-        "id": Key("int", "Counter number, unique, as announced.", minimum=1),
+        "id": Key("int", "Counter number, unique, as announced.", minimum=1, maximum=9999),
         "zone": Key("str", "Zone of the counter (a zone id)."),
         "services": Key("list", "Services in calling order: an id, or {service: id, weight: "
                         "N} to call by weighted wait instead of strict order.",

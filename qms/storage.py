@@ -3,12 +3,18 @@
 WAL journal with ``synchronous=FULL``: a transaction that returned has reached the disk, so
 a number once acknowledged survives a power cut. Writes go through ``write()``, which takes
 ``BEGIN IMMEDIATE`` so that two writers never interleave a read-then-write.
+
+Writers queue on a lock rather than on SQLite's busy handler, which sleeps 1 to 100 ms
+between retries: a thread (or greenlet) lock inside the process, and ``flock`` on a lock
+file beside the database between processes sharing it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import queue
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,13 +27,15 @@ class Storage:
     def __init__(self, path: str | Path, *, pool_size: int = 8):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._lock_file = open(self.path + ".lock", "a+b")  # noqa: SIM115 (kept open)
         self._pool: queue.LifoQueue = queue.LifoQueue()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[sqlite_utils.Database] = []
         for _ in range(pool_size):
-            conn = self._connect()
-            self._all.append(conn)
-            self._pool.put(conn)
-        with self.db() as db:
+            db = sqlite_utils.Database(self._connect())
+            self._all.append(db)
+            self._pool.put(db)
+        with self._exclusive(), self.db() as db:  # processes starting together migrate once
             migrations.apply(db)
 
     def _connect(self) -> sqlite3.Connection:
@@ -41,20 +49,29 @@ class Storage:
         return conn
 
     @contextmanager
+    def _exclusive(self):
+        with self._lock:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @contextmanager
     def db(self):
         """A sqlite-utils Database on a pooled connection, outside any transaction."""
-        conn = self._pool.get()
+        db = self._pool.get()
         try:
-            yield sqlite_utils.Database(conn)
+            yield db
         finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self._pool.put(conn)
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            self._pool.put(db)
 
     @contextmanager
     def write(self):
         """One write transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on any error."""
-        with self.db() as db:
+        with self._exclusive(), self.db() as db:
             db.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -64,5 +81,6 @@ class Storage:
             db.conn.execute("COMMIT")
 
     def close(self):
-        for conn in self._all:
-            conn.close()
+        for db in self._all:
+            db.conn.close()
+        self._lock_file.close()

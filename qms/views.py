@@ -22,6 +22,11 @@ class Views:
         self.clock = clock
         self.cfg = center.cfg
 
+    def seq(self) -> int:
+        """The event-log position: snapshots carry it, as events do."""
+        with self.storage.db() as db:
+            return db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
     # -- estimates ----------------------------------------------------------------------
 
     def mean_service_s(self, db, service_id) -> float:

@@ -82,16 +82,26 @@ def field(data: dict, name: str, kind, *, required=False, default=None, max_len=
 
 # -- staff sessions -----------------------------------------------------------------------
 
+def session_user(sess) -> dict | None:
+    """The account of a session, if it still exists and the session was not ended."""
+    name = sess.get("user")
+    if not name:
+        return None
+    user = current_app.extensions["qms"].accounts.get(name)
+    if user is None or user["session_version"] != sess.get("ver"):
+        return None
+    return user
+
+
 def current_user() -> dict | None:
     if "user" not in g:
-        name = session.get("user")
-        g.user = current_app.extensions["qms"].accounts.get(name) if name else None
+        g.user = session_user(session)
     return g.user
 
 
 def csrf_ok() -> bool:
-    sent = request.headers.get("X-CSRFToken", "")
-    expected = session.get("csrf", "")
+    sent = request.headers.get("X-CSRFToken", "").encode("utf-8", "surrogateescape")
+    expected = session.get("csrf", "").encode()
     return bool(expected) and hmac.compare_digest(sent, expected)
 
 

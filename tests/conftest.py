@@ -53,7 +53,7 @@ PASSWORD = "mat-khau-dai-1"
 class FakeClock(Clock):
     """The center's clock, moved by hand."""
 
-    def __init__(self, cfg, start=1_780_000_000.0):  # a Thursday, 2026-05-28
+    def __init__(self, cfg, start=1_780_000_000.0):  # Friday 2026-05-29, 03:26 local
         super().__init__(cfg["center"]["timezone"], cfg["hours"]["daily_reset"],
                          now=lambda: self.t)
         self.t = start

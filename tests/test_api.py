@@ -134,7 +134,7 @@ BAD_COUNTER_REQUESTS = [
     ("next on a closed counter", 1, "next", None, 409, "counter_not_open"),
     ("unknown counter", 99, "next", None, 404, "unknown_counter"),
     ("counter not a number", "abc", "next", None, 404, "not_found"),
-    ("recall with nothing called", 1, "recall", None, 409, "counter_not_open"),
+    ("recall on a closed counter", 1, "recall", None, 409, "counter_not_open"),
     ("transfer with no target", 1, "transfer", {}, 400, "transfer_target"),
     ("transfer with both targets", 1, "transfer", {"service": "nha-o", "counter": 2}, 400,
      "transfer_target"),

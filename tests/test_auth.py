@@ -160,3 +160,36 @@ def test_the_login_throttle_forgets_after_its_window():
     assert throttle.retry_after("k") == 61
     now[0] = 61
     assert throttle.retry_after("k") == 0
+
+
+def test_a_cookie_copied_before_logout_stops_working(app, officer):
+    stolen = app.test_client()
+    cookie = officer.client.get_cookie("qms_session")
+    stolen.set_cookie("qms_session", cookie.value)
+    assert stolen.get("/api/me").status_code == 200
+    officer.post("/api/logout")
+    assert stolen.get("/api/me").status_code == 401
+    r = stolen.post("/api/counters/1/open", headers={"X-CSRFToken": officer.csrf})
+    assert r.status_code == 401
+
+
+def test_a_password_change_ends_every_session(app, officer):
+    app.extensions["qms"].accounts.set_password("can-bo-an", "mat-khau-moi-99")
+    assert officer.client.get("/api/me").status_code == 401
+
+
+def test_a_non_ascii_csrf_header_is_refused_not_a_crash(officer, qms):
+    from test_api import state
+    before = state(qms)
+    r = officer.client.post("/api/counters/1/open",
+                            headers={"X-CSRFToken": "caf\u00e9".encode("latin-1")})
+    assert (r.status_code, r.json["code"]) == (403, "csrf_failed")
+    assert state(qms) == before
+
+
+def test_guessing_many_user_names_from_one_address_is_slowed_down(app, client):
+    for i in range(20):
+        r = client.post("/api/login", json={"username": f"ai-{i}", "password": "x" * 8})
+        assert r.status_code == 401
+    r = client.post("/api/login", json={"username": "ai-moi", "password": "x" * 8})
+    assert (r.status_code, r.json["code"]) == (429, "too_many_attempts")

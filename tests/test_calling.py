@@ -247,3 +247,113 @@ def test_estimated_wait_follows_recent_service_times_and_open_counters(
     open_(officer2, 2)
     services = {s["id"]: s for s in client.get("/api/services").json["services"]}
     assert services["quoc-tich"]["estimated_wait_s"] == 4 * 300 // 2
+
+
+def test_a_ticket_cannot_be_sent_to_an_inactive_counter(client, officer, qms):
+    from test_api import state
+    issue(client)
+    open_(officer, 1)
+    call(officer, 1)
+    before = state(qms)
+    r = officer.act(1, "transfer", {"counter": 5})
+    assert (r.status_code, r.json["code"]) == (409, "counter_inactive")
+    assert state(qms) == before
+
+
+def test_tickets_sent_to_one_counter_keep_the_placement_asked(client, officer, officer2):
+    first = issue(client, "quoc-tich")
+    second = issue(client, "cong-chung")
+    open_(officer, 1)
+    open_(officer2, 2)
+    call(officer, 1)
+    officer.act(1, "transfer", {"counter": 2, "placement": "end"})
+    call(officer, 1)
+    officer.act(1, "transfer", {"counter": 2, "placement": "front"})
+    assert client.get(f"/api/tickets/{second['token']}").json["position"] == 1
+    assert client.get(f"/api/tickets/{first['token']}").json["position"] == 2
+    assert call(officer2, 2)["number"] == second["number"]
+
+
+def test_a_paused_counter_cannot_call_a_number_either(client, officer):
+    t = issue(client)
+    open_(officer, 1)
+    officer.act(1, "pause", {"reason": "nghỉ giải lao"})
+    r = officer.act(1, "call", {"number": t["number"]})
+    assert (r.status_code, r.json["code"]) == (409, "counter_paused")
+
+
+def test_a_takeover_makes_the_new_officer_answer_for_the_ticket(client, officer, supervisor,
+                                                               qms):
+    issue(client)
+    open_(officer, 1)
+    call(officer, 1)
+    supervisor.act(1, "open")
+    supervisor.act(1, "serve")
+    supervisor.act(1, "complete")
+    with qms.storage.db() as db:
+        assert db.execute("SELECT officer FROM tickets").fetchone()[0] == "giam-sat"
+
+
+def test_the_reset_closes_yesterday_and_leaves_today_alone(client, officer, officer2,
+                                                          clock, qms):
+    from datetime import datetime
+    clock.t = datetime.fromisoformat("2026-05-29T16:00:00+07:00").timestamp()
+    old_waiting, old_called = issue(client), issue(client, "cap-phep")
+    open_(officer2, 3)
+    call(officer2, 3)
+    open_(officer, 1)
+    clock.t = datetime.fromisoformat("2026-05-30T00:00:01+07:00").timestamp()
+    # The first action of the new day settles the old one before it runs.
+    fresh = issue(client)
+    assert fresh["number"] == "PA001"
+    for t in (old_waiting, old_called):
+        assert client.get(f"/api/tickets/{t['token']}").json["status"] == "closed"
+    counters = {c["id"]: c for c in client.get("/api/counters").json["counters"]}
+    assert counters[1]["status"] == counters[3]["status"] == "closed"
+    assert officer.act(1, "open").status_code == 200
+    assert call(officer, 1)["number"] == "PA001"
+    with qms.storage.db() as db:
+        closed = db.execute("SELECT day FROM events WHERE type = 'closed'").fetchall()
+        reset = db.execute("SELECT day FROM events WHERE type = 'day_reset'").fetchall()
+    assert [r[0] for r in closed] == ["2026-05-29", "2026-05-29"]
+    assert [r[0] for r in reset] == ["2026-05-30"]
+    clock.t -= 3600  # the clock steps back over midnight: nothing is reset again
+    assert qms.service.reset_day_if_needed() is False
+    assert client.get("/api/counters").json["counters"][0]["officer"] == "can-bo-an"
+
+
+def test_the_service_day_can_start_at_another_hour(tmp_path):
+    from datetime import datetime
+
+    from conftest import FakeClock, make_config
+    from qms import settings as qsettings
+    cfg = qsettings.load(make_config(tmp_path, {"hours": {"daily_reset": "03:00"}}))
+    clock = FakeClock(cfg)
+    clock.t = datetime.fromisoformat("2026-05-29T02:59:00+07:00").timestamp()
+    assert clock.service_day() == "2026-05-28"
+    clock.advance(60)
+    assert clock.service_day() == "2026-05-29"
+
+
+def test_events_are_published_only_after_their_transaction_committed(tmp_path, cfg, clock):
+    import sqlite3
+
+    from qms.center import Center
+    from qms.services import QueueService
+    from qms.storage import Storage
+    seen = []
+    storage = Storage(tmp_path / "q.sqlite3")
+
+    def publish(events):
+        with sqlite3.connect(tmp_path / "q.sqlite3") as other:  # another connection
+            for e in events:
+                if e.event_name() == "ticket_issued":
+                    row = other.execute("SELECT COUNT(*) FROM tickets WHERE number = ?",
+                                        [e.number]).fetchone()
+                    seen.append((e.number, row[0], e.seq))
+    service = QueueService(storage, Center(cfg), clock, publish)
+    service.issue("quoc-tich")
+    service.issue("quoc-tich")
+    assert [s[:2] for s in seen] == [("PA001", 1), ("PA002", 1)]
+    assert 0 < seen[0][2] < seen[1][2]  # seq follows the event log
+    storage.close()

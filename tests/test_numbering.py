@@ -83,7 +83,9 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_ticket(live_config):
                for s in ("quoc-tich", "quoc-tich", "cong-chung", "nha-o")]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 60
     while len(acked) < 150:
+        assert time.monotonic() < deadline and srv.proc.poll() is None, "burst never began"
         time.sleep(0.01)
     srv.kill()  # SIGKILL in the middle of the burst
     stop.set()
@@ -109,3 +111,21 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_ticket(live_config):
         assert after["number"] == f"PA{len(by_service['quoc-tich']) + 1:03d}"
     finally:
         srv.kill()
+
+
+def test_four_processes_starting_together_on_a_fresh_folder_share_one_database(tmp_path):
+    from conftest import make_config
+    config = make_config(tmp_path)  # the data folder does not exist yet
+    procs = [subprocess.Popen([sys.executable, "-c", ISSUER, str(config), "25"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
+             for _ in range(4)]
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    numbers = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        numbers += out.split()[1:]
+    assert len(numbers) == 100 and contiguous(numbers, "PA", 100)

@@ -158,3 +158,63 @@ def test_a_client_that_reconnects_after_a_restart_gets_the_true_state(
         assert snap["ticket"]["status"] == "waiting"
     finally:
         srv.kill()
+
+
+@pytest.mark.parametrize("payload", [None, "display", 12, {"room": 12}, {"room": ""},
+                                     {"room": "x" * 300}, {"roomz": "display"}])
+def test_a_malformed_join_is_answered_with_an_error(live_server, payload):
+    sio = socketio.SimpleClient()
+    sio.connect(live_server.url, transports=["websocket"])
+    try:
+        ack = sio.call("join") if payload is None else sio.call("join", payload)
+        assert ack["ok"] is False and ack["code"] == "field_required"
+        assert sio.call("leave")["code"] == "field_required"
+    finally:
+        sio.disconnect()
+
+
+@pytest.mark.parametrize("room", ["display:", "display:Z", "kiosk:1", "counter:0001",
+                                  "counter:\u00b2", "counter:\u0661", "counter:", "ticket:",
+                                  "dashboard:x", "nothing"])
+def test_rooms_that_would_never_receive_anything_are_refused(live_server, watchers, room):
+    admin = live_server.login("admin")
+    w = watchers(live_server.url, room, cookie=cookie_of(admin))
+    assert w.ack["ok"] is False and w.ack["code"] in ("unknown_room", "unknown_ticket")
+
+
+def test_events_and_snapshots_carry_an_increasing_seq(live_server, watchers):
+    url = live_server.url
+    display = watchers(url, "display")
+    name, snap = display.next()
+    kiosk = requests.Session()
+    post(kiosk, url + "/api/tickets", json={"service": "quoc-tich"})
+    post(kiosk, url + "/api/tickets", json={"service": "quoc-tich"})
+    first = display.until("queue_changed")[-1][1]
+    second = display.until("queue_changed")[-1][1]
+    assert snap["seq"] < first["seq"] < second["seq"]
+    assert (first["waiting"], second["waiting"]) == (1, 2)
+
+
+def test_whoever_leaves_a_seat_stops_following_that_counter(live_server, watchers):
+    url = live_server.url
+    officer = live_server.login("can-bo-an")
+    post(officer, url + "/api/counters/1/open")
+    console = watchers(url, "counter:1", cookie=cookie_of(officer))
+    assert console.next()[0] == "snapshot"
+    admin = live_server.login("admin")
+    post(admin, url + "/api/counters/1/open")  # takeover
+    assert console.until("counter_changed")[-1][1]["officer"] == "admin"
+    post(requests.Session(), url + "/api/tickets", json={"service": "quoc-tich"})
+    post(admin, url + "/api/counters/1/next")
+    with pytest.raises(socketio.exceptions.TimeoutError):
+        console.next(timeout=1)  # no more events of counter 1 for the officer
+    rejoin = watchers(url, "counter:1", cookie=cookie_of(officer))
+    assert rejoin.ack["code"] == "not_your_counter"
+
+
+def test_a_socket_of_a_logged_out_session_cannot_join_staff_rooms(live_server, watchers):
+    admin = live_server.login("admin")
+    cookie = cookie_of(admin)
+    post(admin, live_server.url + "/api/logout")
+    w = watchers(live_server.url, "dashboard", cookie=cookie)
+    assert w.ack["code"] == "login_required"

@@ -14,13 +14,21 @@ def _private():
 
 @dataclass
 class Event:
+    """Every payload also carries ``seq``: the event-log position of the transaction that
+    produced it (snapshots carry the position they were read at). A client keeps the state
+    with the highest ``seq`` per subject, so late or duplicate deliveries do no harm."""
+
+    seq = 0  # set when the transaction commits; not a dataclass field
+
     @classmethod
     def event_name(cls) -> str:
         return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def payload(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)
                 if not f.metadata.get("private")}
+        data["seq"] = self.seq
+        return data
 
 
 @dataclass
@@ -115,13 +123,15 @@ class QueueChanged(Event):
 @dataclass
 class CounterChanged(Event):
     """A counter opened, closed, paused or resumed: ``counter``, ``zone``, ``status``,
-    ``officer``, ``reason`` (for a pause)."""
+    ``officer``, ``reason`` (for a pause), ``previous_officer`` (who left the seat, on a
+    close or a takeover)."""
 
     counter: int
     zone: str
     status: str
     officer: str | None
     reason: str = ""
+    previous_officer: str | None = None
 
 
 @dataclass
