@@ -114,20 +114,27 @@ class QueueService:
             digits = self.cfg["issuing"]["number_digits"]
             number = f"{service.prefix}{seq:0{digits}d}"
             token = secrets.token_urlsafe(18)
-            cur = db.execute(
+            # A new ticket is last among the tickets of its kind: everyone waiting in its
+            # line with the same or a higher priority is ahead of it.
+            waiting, ahead = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(priority >= ?), 0) FROM tickets WHERE day = ? "
+                "AND status = 'waiting' AND service = ? AND target_counter IS NULL",
+                [int(bool(priority)), day, service_id]).fetchone()
+            rate = self.views.line_rate(db, service_id)
+            position, estimate = ahead + 1, self.views.wait_for(ahead, rate)
+            ticket = dict(db.execute(
                 "INSERT INTO tickets(token, day, number, seq, number_service, service, "
-                "priority, status, queue_key, issued_at, kiosk) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
+                "priority, status, queue_key, issued_at, kiosk, estimate_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?) RETURNING *",
                 [token, day, number, seq, service_id, service_id, int(bool(priority)), now,
-                 now, kiosk])
-            ticket = self._ticket(db, cur.lastrowid)
-            position, estimate = self.views.position(db, ticket)
-            db.execute("UPDATE tickets SET estimate_s = ? WHERE id = ?", [estimate, ticket["id"]])
+                 now, kiosk, estimate]).fetchone())
             self._log(db, "issued", ticket=ticket, kiosk=kiosk, priority=bool(priority),
                       estimate_s=estimate)
             out.append(self._ticket_event(ev.TicketIssued, ticket, position=position,
                                           estimated_wait_s=estimate))
-            out.append(self._queue_changed(db, service_id))
+            out.append(ev.QueueChanged(service=service_id, zone=service.zone,
+                                       waiting=waiting + 1,
+                                       estimated_wait_s=self.views.wait_for(waiting + 1, rate)))
         view = self.views.ticket_view_row(ticket, position, estimate)
         view["token"] = token
         return view

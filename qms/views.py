@@ -46,11 +46,18 @@ class Views:
         open_ids = self._open_counters(db) if open_ids is None else open_ids
         return sum(1 for c in configured if c in open_ids) or len(configured)
 
+    def line_rate(self, db, service_id, open_ids=None):
+        """(mean service time in s, counters serving) of a service's line."""
+        return (self.mean_service_s(db, service_id),
+                self.counters_for(db, service_id, open_ids))
+
+    @staticmethod
+    def wait_for(ahead, rate) -> int | None:
+        mean_s, counters = rate
+        return round(ahead * mean_s / counters) if counters else None
+
     def estimate(self, db, service_id, ahead, open_ids=None) -> int | None:
-        counters = self.counters_for(db, service_id, open_ids)
-        if not counters:
-            return None
-        return round(ahead * self.mean_service_s(db, service_id) / counters)
+        return self.wait_for(ahead, self.line_rate(db, service_id, open_ids))
 
     def service_line(self, db, service_id, open_ids=None):
         """(waiting count, estimated wait of a ticket taken now) for a service."""
