@@ -29,6 +29,8 @@ def rooms_for(event, center) -> list[str] | None:
         return None
     if isinstance(event, ev.DeviceFault):
         return ["dashboard"]
+    if isinstance(event, ev.PositionChanged):
+        return [f"ticket:{event.token}"]
     if isinstance(event, ev.QueueChanged):
         return ["display", f"display:{event.zone}", "kiosk", "dashboard",
                 *(f"counter:{c}" for c in center.counters_by_service[event.service])]

@@ -85,10 +85,17 @@ class QueueService:
                    at=self.clock.iso(self.clock.now()), token=t["token"], **extra)
 
     def _queue_changed(self, db, service_id):
+        """The line's new length, and then each waiting visitor's new place in it."""
         s = self.center.services[service_id]
-        waiting, estimate = self.views.service_line(db, service_id)
-        return ev.QueueChanged(service=service_id, zone=s.zone, waiting=waiting,
-                               estimated_wait_s=estimate)
+        rate = self.views.line_rate(db, service_id)
+        line = self.views.line(db, service_id)
+        changed = [ev.QueueChanged(service=service_id, zone=s.zone, waiting=len(line),
+                                   estimated_wait_s=self.views.wait_for(len(line), rate))]
+        for ahead, (number, token) in enumerate(line):
+            changed.append(ev.PositionChanged(
+                number=number, service=service_id, position=ahead + 1,
+                estimated_wait_s=self.views.wait_for(ahead, rate), token=token))
+        return changed
 
     @staticmethod
     def _ticket(db, ticket_id):
@@ -132,9 +139,12 @@ class QueueService:
                       estimate_s=estimate)
             out.append(self._ticket_event(ev.TicketIssued, ticket, position=position,
                                           estimated_wait_s=estimate))
-            out.append(ev.QueueChanged(service=service_id, zone=service.zone,
-                                       waiting=waiting + 1,
-                                       estimated_wait_s=self.views.wait_for(waiting + 1, rate)))
+            if priority:  # it went ahead of ordinary tickets: their places changed
+                out.extend(self._queue_changed(db, service_id))
+            else:  # nobody's place changed; only the line grew
+                out.append(ev.QueueChanged(
+                    service=service_id, zone=service.zone, waiting=waiting + 1,
+                    estimated_wait_s=self.views.wait_for(waiting + 1, rate)))
         view = self.views.ticket_view_row(ticket, position, estimate)
         view["token"] = token
         return view
@@ -148,7 +158,7 @@ class QueueService:
             self._log(db, "cancelled", ticket=t)
             t = self._ticket(db, t["id"])
             out.append(self._ticket_event(ev.TicketCancelled, t))
-            out.append(self._queue_changed(db, t["service"]))
+            out.extend(self._queue_changed(db, t["service"]))
         return self.views.ticket_view_row(t, None, None)
 
     def _by_token(self, db, token):
@@ -248,7 +258,7 @@ class QueueService:
             out.append(self._ticket_event(ev.TicketRequeued, self._ticket(db, t["id"])))
         else:
             self._transfer_row(db, out, t, user, t["service"], None, "front")
-        out.append(self._queue_changed(db, t["service"]))
+        out.extend(self._queue_changed(db, t["service"]))
 
     def pause(self, counter_id, user, reason="") -> dict:
         with self._transaction() as (db, out):
@@ -336,7 +346,7 @@ class QueueService:
         t = self._ticket(db, t["id"])
         self._log(db, "called", ticket=t, officer=user["username"])
         out.append(self._called_event(ev.TicketCalled, t))
-        out.append(self._queue_changed(db, t["service"]))
+        out.extend(self._queue_changed(db, t["service"]))
         return t
 
     def _called_event(self, cls, t):
@@ -410,7 +420,7 @@ class QueueService:
             if action != Action.SERVE:
                 db.execute("UPDATE counters SET current_ticket = NULL WHERE id = ?",
                            [counter_id])
-                out.append(self._queue_changed(db, t["service"]))
+                out.extend(self._queue_changed(db, t["service"]))
             return self.views.ticket_view_row(t, None, None)
 
     def serve(self, counter_id, user):
@@ -434,7 +444,7 @@ class QueueService:
             self._log(db, "requeued", ticket=t, officer=user["username"])
             t = self._ticket(db, t["id"])
             out.append(self._ticket_event(ev.TicketRequeued, t))
-            out.append(self._queue_changed(db, t["service"]))
+            out.extend(self._queue_changed(db, t["service"]))
             return self.views.ticket_view_row(t, None, None)
 
     def transfer(self, counter_id, user, *, service=None, counter=None,
@@ -497,9 +507,9 @@ class QueueService:
         out.append(self._ticket_event(
             ev.TicketTransferred, {**t, "token": new["token"]}, to_service=target_service,
             to_counter=counter, placement=placement, position=position))
-        out.append(self._queue_changed(db, t["service"]))
+        out.extend(self._queue_changed(db, t["service"]))
         if target_service != t["service"]:
-            out.append(self._queue_changed(db, target_service))
+            out.extend(self._queue_changed(db, target_service))
         return new
 
     def _service_for_counter(self, service, counter):

@@ -59,6 +59,13 @@ class Views:
     def estimate(self, db, service_id, ahead, open_ids=None) -> int | None:
         return self.wait_for(ahead, self.line_rate(db, service_id, open_ids))
 
+    def line(self, db, service_id) -> list[tuple[str, str]]:
+        """(number, token) of the waiting tickets of a service's line, first first."""
+        return [tuple(r) for r in db.execute(
+            "SELECT number, token FROM tickets WHERE day = ? AND status = 'waiting' AND "
+            "service = ? AND target_counter IS NULL ORDER BY priority DESC, queue_key, id",
+            [self.clock.service_day(), service_id])]
+
     def service_line(self, db, service_id, open_ids=None):
         """(waiting count, estimated wait of a ticket taken now) for a service."""
         waiting = db.execute(

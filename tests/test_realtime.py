@@ -218,3 +218,22 @@ def test_a_socket_of_a_logged_out_session_cannot_join_staff_rooms(live_server, w
     post(admin, live_server.url + "/api/logout")
     w = watchers(live_server.url, "dashboard", cookie=cookie)
     assert w.ack["code"] == "login_required"
+
+
+def test_a_visitor_hears_when_their_place_in_line_moves(live_server, watchers):
+    url = live_server.url
+    kiosk = requests.Session()
+    tickets = [post(kiosk, url + "/api/tickets", json={"service": "quoc-tich"})
+               for _ in range(3)]
+    phone = watchers(url, f"ticket:{tickets[2]['token']}")
+    assert phone.next()[1]["ticket"]["position"] == 3
+    post(kiosk, f"{url}/api/tickets/{tickets[0]['token']}/cancel")
+    moved = phone.until("position_changed")[-1][1]
+    assert (moved["number"], moved["position"]) == (tickets[2]["number"], 2)
+    assert "token" not in moved
+    post(kiosk, url + "/api/tickets", json={"service": "quoc-tich", "priority": True})
+    assert phone.until("position_changed")[-1][1]["position"] == 3
+    officer = live_server.login("can-bo-an")
+    post(officer, url + "/api/counters/1/open")
+    post(officer, url + "/api/counters/1/next")  # the priority visitor
+    assert phone.until("position_changed")[-1][1]["position"] == 2

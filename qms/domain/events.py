@@ -121,6 +121,18 @@ class QueueChanged(Event):
 
 
 @dataclass
+class PositionChanged(Event):
+    """A waiting ticket's place in line after its line changed: ``number``, ``service``,
+    ``position`` (1 = next), ``estimated_wait_s``. Sent only to the ticket's own room."""
+
+    number: str
+    service: str
+    position: int
+    estimated_wait_s: int | None
+    token: str | None = _private()
+
+
+@dataclass
 class CounterChanged(Event):
     """A counter opened, closed, paused or resumed: ``counter``, ``zone``, ``status``,
     ``officer``, ``reason`` (for a pause), ``previous_officer`` (who left the seat, on a
