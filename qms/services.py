@@ -45,6 +45,11 @@ class QueueService:
             for cid in center.counters:
                 db.execute("INSERT OR IGNORE INTO counters(id, status) VALUES (?, 'closed')",
                            [cid])
+            # A counter removed from the config, or made inactive, frees its seat.
+            active = [c.id for c in center.counters.values() if c.active]
+            db.execute(f"UPDATE counters SET status = 'closed', officer = NULL, "
+                       f"pause_reason = '', current_ticket = NULL WHERE status != 'closed' "
+                       f"AND id NOT IN ({','.join('?' * len(active))})", active)
         self.reset_day_if_needed()
 
     # -- plumbing -----------------------------------------------------------------------

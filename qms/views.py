@@ -106,13 +106,15 @@ class Views:
     # -- tickets ------------------------------------------------------------------------
 
     def ticket_view_row(self, t, position, estimate) -> dict:
-        service = self.center.services[t["service"]]
+        # A service or counter removed from the config since keeps its id but has no zone.
+        service = self.center.services.get(t["service"])
         counter = t["counter"] if t["status"] in ("called", "serving", "done") else None
+        place = self.center.counters.get(counter) if counter else service
         return {
             "number": t["number"], "service": t["service"], "status": t["status"],
             "priority": bool(t["priority"]), "position": position,
             "estimated_wait_s": estimate, "counter": counter,
-            "zone": self.center.counters[counter].zone if counter else service.zone,
+            "zone": place.zone if place else None,
             "target_counter": t["target_counter"], "recalls": t["recalls"],
             "issued_at": self.clock.iso(t["issued_at"]),
             "called_at": self.clock.iso(t["called_at"]),
@@ -124,6 +126,8 @@ class Views:
             if row is None:
                 return None
             t = dict(row)
+            if t["service"] not in self.center.services:
+                return self.ticket_view_row(t, None, None)
             position, estimate = self.position(db, t)
             return self.ticket_view_row(t, position, estimate)
 

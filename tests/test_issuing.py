@@ -126,3 +126,25 @@ def test_the_counter_list_shows_who_sits_where(client, app):
     Staff(app, "an").act(3, "open")
     counters = {c["id"]: c for c in client.get("/api/counters").json["counters"]}
     assert (counters[3]["status"], counters[3]["officer"]) == ("open", "an")
+
+
+def test_a_config_edit_never_breaks_old_tickets_or_seats(tmp_path):
+    app, client, clock = build(tmp_path, {})
+    t = issue(client, "nha-o")
+    Staff(app, "an").act(3, "open")
+    app.extensions["qms"].storage.close()
+    from conftest import SMALL
+    smaller = {**SMALL, "departments": [SMALL["departments"][0]],
+               "counters": SMALL["counters"][:2]}
+    cfg = settings.load(make_config(tmp_path, base=smaller))
+    app = server.create_app(cfg, clock=clock)
+    client = app.test_client()
+    view = client.get(f"/api/tickets/{t['token']}")
+    assert view.status_code == 200 and view.json["number"] == "XC001"
+    assert view.json["zone"] is None
+    officer = app.test_client()
+    officer.post("/api/login", json={"username": "an", "password": "mat-khau-dai-1"})
+    me = officer.get("/api/me").json
+    r = officer.post("/api/counters/1/open", headers={"X-CSRFToken": me["csrf_token"]})
+    assert r.status_code == 200  # not blocked by the seat at the removed counter 3
+    app.extensions["qms"].storage.close()
