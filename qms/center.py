@@ -48,7 +48,8 @@ class Center:
         self.counters: dict[int, Counter] = {}
         for c in cfg["counters"]:
             refs = c["services"]
-            weighted = any(r["weight"] is not None for r in refs)
+            weighted = c["calling"] == "longest_wait" or any(
+                r["weight"] is not None for r in refs)
             name = c["name"] if c["name"]["vi"] else {"vi": f"Quầy {c['id']}",
                                                         "en": f"Counter {c['id']}"}
             self.counters[c["id"]] = Counter(

@@ -168,6 +168,10 @@ SCHEMA = section("The whole configuration.", {
                         item=Key("service_ref", "A service id or {service, weight}.")),
         "priority": Key("bool", "Priority counter (quầy ưu tiên): priority tickets always "
                         "first.", default=False),
+        "calling": Key("choice", "`order`: the first listed service with someone waiting; "
+                       "`longest_wait`: whoever waited longest (weighted, if weights are "
+                       "given) across its services.", default="order",
+                       choices=("order", "longest_wait")),
         "active": Key("bool", "False for a counter that exists but is not staffed.",
                       default=True),
         "name": text_key("Label; default 'Quầy <id>'.", default=""),

@@ -357,3 +357,20 @@ def test_events_are_published_only_after_their_transaction_committed(tmp_path, c
     assert [s[:2] for s in seen] == [("PA001", 1), ("PA002", 1)]
     assert 0 < seen[0][2] < seen[1][2]  # seq follows the event log
     storage.close()
+
+
+def test_a_longest_wait_counter_takes_whoever_waited_longest(tmp_path, clock):
+    from conftest import make_config, server
+    from qms import settings
+    cfg = settings.load(make_config(tmp_path, {"counters": [
+        {"id": 1, "zone": "A", "calling": "longest_wait",
+         "services": ["quoc-tich", "cong-chung"]}]}))
+    app = server.create_app(cfg, clock=clock)
+    client = app.test_client()
+    officer = Staff(app, "an")
+    issue(client, "cong-chung")
+    clock.advance(10)
+    issue(client, "quoc-tich")
+    open_(officer, 1)
+    assert call(officer, 1)["number"] == "PC001"  # listed second, but waited longer
+    app.extensions["qms"].storage.close()
