@@ -3,9 +3,8 @@
 import subprocess
 import sys
 
-from test_api import state
-
 from conftest import PASSWORD, ROOT, Staff, issue
+from test_api import state
 
 
 def test_staff_actions_without_a_login_are_refused(client, qms):
