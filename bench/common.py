@@ -235,14 +235,16 @@ class HTTPError(Exception):
 class AsyncHTTP:
     """One persistent connection; sends JSON, keeps cookies, reconnects if closed."""
 
-    def __init__(self, host, port, headers=None):
+    def __init__(self, host, port, headers=None, local_addr=None):
         self.host, self.port = host, port
+        self.local_addr = local_addr  # (source address, 0): e.g. another 127.x.y.z
         self.reader = self.writer = None
         self.cookies: dict[str, str] = {}
         self.headers = dict(headers or {})
 
     async def _open(self):
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.reader, self.writer = await asyncio.open_connection(
+            self.host, self.port, local_addr=self.local_addr)
         self.writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP,
                                                         socket.TCP_NODELAY, 1)
 

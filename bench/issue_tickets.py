@@ -39,8 +39,10 @@ def pick_services(config_path, count):
     return services[::step][:count]
 
 
-async def run_kiosks(servers, services, kiosks, total, latencies, answers, errors):
+async def run_kiosks(servers, services, kiosks, total, latencies, answers, errors,
+                     per_kiosk=None):
     counter = {"next": 0}
+    per_kiosk = per_kiosk if per_kiosk is not None else [0] * kiosks
 
     async def kiosk(i):
         srv = servers[i % len(servers)]
@@ -57,6 +59,7 @@ async def run_kiosks(servers, services, kiosks, total, latencies, answers, error
                 if status == 201:
                     latencies.append(dt)
                     answers.append((service, body["number"], body["token"]))
+                    per_kiosk[i] += 1
                 else:
                     errors.append((status, body))
         finally:
@@ -120,7 +123,7 @@ def run_once(args):
         servers += more
         stats = [common.ProcStats(s.pid) for s in servers]
 
-        latencies, answers, errors = [], [], []
+        latencies, answers, errors, per_kiosk = [], [], [], [0] * args.kiosks
         if args.warmup:
             asyncio.run(run_kiosks(servers, services, args.kiosks, args.warmup, [], answers,
                                    errors))
@@ -128,7 +131,7 @@ def run_once(args):
         gen0 = common.cpu_now()
         t0 = time.perf_counter()
         asyncio.run(run_kiosks(servers, services, args.kiosks, args.tickets, latencies,
-                               answers, errors))
+                               answers, errors, per_kiosk))
         elapsed = time.perf_counter() - t0
         gen_cpu = common.cpu_now() - gen0
         srv_cpu = sum(s.cpu_s() - c for s, c in zip(stats, cpu0, strict=True))
@@ -141,7 +144,8 @@ def run_once(args):
               f"(+{args.warmup} warm-up) errors={len(errors)}")
         print(f"throughput: {len(latencies) / elapsed:.0f} tickets/s "
               f"({elapsed:.2f} s)")
-        print(f"latency: {common.fmt_ms(lat)}")
+        print(f"latency: {common.fmt_ms(lat)}; tickets per kiosk {min(per_kiosk)}.."
+              f"{max(per_kiosk)} (an even share is {args.tickets // args.kiosks})")
         print(f"cpu: server {srv_cpu / elapsed * 100:.0f}% of one core "
               f"(sum of {len(servers)} process(es)), load generator "
               f"{gen_cpu / elapsed * 100:.0f}%; server RSS "
@@ -158,6 +162,7 @@ def run_once(args):
             print(f"server died: {dead[0].log_tail()}")
         return {"tickets_per_s": len(latencies) / elapsed, "p50_ms": lat["p50"],
                 "p90_ms": lat["p90"], "p99_ms": lat["p99"], "max_ms": lat["max"],
+                "kiosk_min": min(per_kiosk), "kiosk_max": max(per_kiosk),
                 "errors": len(errors), "duplicates": check["duplicates"],
                 "missing": check["missing"], "db_duplicates": check["db_duplicates"],
                 "db_missing": check["db_missing"],
