@@ -48,20 +48,28 @@ def test_eight_threads_issuing_at_once_give_contiguous_numbers(qms):
     assert len(got) == 400 and contiguous(got, "PA", 400)
 
 
-def test_four_processes_issuing_at_once_give_contiguous_numbers(config_path, qms):
-    procs = [subprocess.Popen([sys.executable, "-c", ISSUER, str(config_path), "60"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT) for _ in range(4)]
-    for p in procs:
-        assert p.stdout.readline().strip() == "ready"
+def issue_in_processes(config, processes, each, *, wait_ready=True):
+    """Numbers issued by ``processes`` separate processes released at the same moment."""
+    procs = [subprocess.Popen([sys.executable, "-c", ISSUER, str(config), str(each)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
+             for _ in range(processes)]
+    if wait_ready:  # all set up first, then issuing together
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
     for p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()
     numbers = []
     for p in procs:
-        out, _ = p.communicate(timeout=120)
-        assert p.returncode == 0
-        numbers += out.split()
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        numbers += [n for n in out.split() if n != "ready"]
+    return numbers
+
+
+def test_four_processes_issuing_at_once_give_contiguous_numbers(config_path, qms):
+    numbers = issue_in_processes(config_path, 4, 60)
     assert len(numbers) == 240 and contiguous(numbers, "PA", 240)
 
 
@@ -116,16 +124,5 @@ def test_a_server_killed_mid_burst_keeps_every_acknowledged_ticket(live_config):
 def test_four_processes_starting_together_on_a_fresh_folder_share_one_database(tmp_path):
     from conftest import make_config
     config = make_config(tmp_path)  # the data folder does not exist yet
-    procs = [subprocess.Popen([sys.executable, "-c", ISSUER, str(config), "25"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
-             for _ in range(4)]
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    numbers = []
-    for p in procs:
-        out, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err
-        numbers += out.split()[1:]
+    numbers = issue_in_processes(config, 4, 25, wait_ready=False)  # migrate all at once
     assert len(numbers) == 100 and contiguous(numbers, "PA", 100)
