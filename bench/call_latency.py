@@ -161,14 +161,17 @@ async def run(args, server, config_path, counters, stats):
     expected = {z: sum(1 for r in rooms if r in ("display", f"display:{z}")) for z in zones}
 
     snapshots = collections.Counter()
+    received = {"display": collections.Counter(), "watcher": collections.Counter()}
 
     def on_display(client, name, data, t):
+        received["display"][name] += 1
         if name == "ticket_called":
             results.display_received(data["number"], t)
         elif name == "snapshot":
             snapshots["display"] += 1
 
     def on_watcher(client, name, data, t):
+        received["watcher"][name] += 1
         if name == "ticket_called" and data["number"] == client.tag:
             results.watcher_rx.setdefault(data["number"], t)
         elif name == "snapshot" and data.get("ticket", {}).get("number") == client.tag:
@@ -299,6 +302,9 @@ async def run(args, server, config_path, counters, stats):
     print(f"call -> own watcher ticket_called: {common.fmt_ms(w)} over {w['n']} of "
           f"{watcher_calls} watched calls")
     print(f"POST /next round trip: {common.fmt_ms(r)}")
+    for who in ("display", "watcher"):
+        print(f"events received by the {who}s: "
+              + ", ".join(f"{k}={v}" for k, v in sorted(received[who].items())))
     print(f"server: RSS {stats.baseline_rss:.0f} MB before sockets, {rss_open:.0f} MB with "
           f"{n_sockets} sockets open, peak {peak['rss']:.0f} MB, {rss_end:.0f} MB at end; "
           f"threads {threads_open}, fds {fds_open}")
@@ -318,6 +324,7 @@ async def run(args, server, config_path, counters, stats):
             "display_p99_ms": d["p99"], "display_max_ms": d["max"],
             "watcher_p50_ms": w["p50"], "watcher_p99_ms": w["p99"],
             "next_rtt_p50_ms": r["p50"], "next_rtt_p99_ms": r["p99"],
+            "watcher_events": sum(received["watcher"].values()),
             "calls": len(calls), "calls_per_s": len(calls) / calls_s, "lost": lost,
             "timeouts": timeouts, "server_cpu_pct": srv_cpu / calls_s * 100,
             "rss_before_mb": stats.baseline_rss, "rss_open_mb": rss_open,
