@@ -262,9 +262,9 @@ class QueueService:
             self._move(db, t, Action.REQUEUE)
             self._log(db, "requeued", ticket=t, officer=user["username"])
             out.append(self._ticket_event(ev.TicketRequeued, self._ticket(db, t["id"])))
-        else:
+            out.extend(self._queue_changed(db, t["service"]))
+        else:  # a transfer announces the line change itself
             self._transfer_row(db, out, t, user, t["service"], None, "front")
-        out.extend(self._queue_changed(db, t["service"]))
 
     def pause(self, counter_id, user, reason="") -> dict:
         with self._transaction() as (db, out):
