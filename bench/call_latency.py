@@ -341,8 +341,7 @@ def run_once(args):
         config = common.write_config(work.path, args.async_mode)
         counters = pick_counters(config, args.counters)
         server = common.Server(config, script=args.server_script).start()
-        # after the server made the database: several CLIs at once on a fresh data dir
-        # can fail with "database is locked" while the schema is being created
+        # officer accounts through the CLI, several at once, on the server's database
         common.add_users(config, [f"bench-officer-{i}" for i in range(len(counters))])
         stats = common.ProcStats(server.pid)
         stats.baseline_rss = stats.rss_mb()
