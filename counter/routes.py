@@ -29,12 +29,15 @@ def login():
         response, status = error_response("too_many_attempts", 429, seconds=wait)
         response.headers["Retry-After"] = str(wait)
         return response, status
+    # Counted before the (slow, yielding) password check, so that attempts sent in
+    # parallel cannot all pass the check above; taken back on success.
+    throttle.failed(key)
+    throttle.failed(request.remote_addr)
     user = _qms().accounts.verify(username, password)
     if user is None:
-        throttle.failed(key)
-        throttle.failed(request.remote_addr)
         raise NotAuthenticated("bad_credentials")
     throttle.succeeded(key)
+    throttle.forget_one(request.remote_addr)
     session.clear()
     session.permanent = True
     session["user"] = user["username"]

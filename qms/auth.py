@@ -68,6 +68,12 @@ class LoginThrottle:
     def succeeded(self, key):
         self._failures.pop(key, None)
 
+    def forget_one(self, key):
+        """Take back the latest attempt counted for ``key`` (it succeeded)."""
+        attempts = self._failures.get(key)
+        if attempts:
+            attempts.pop()
+
 
 class Accounts:
     def __init__(self, storage):

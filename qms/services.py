@@ -130,8 +130,8 @@ class QueueService:
             # A new ticket is last among the tickets of its kind: everyone waiting in its
             # line with the same or a higher priority is ahead of it.
             waiting, ahead = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(priority >= ?), 0) FROM tickets WHERE day = ? "
-                "AND status = 'waiting' AND service = ? AND target_counter IS NULL",
+                "SELECT COUNT(*), COALESCE(SUM(priority >= ? AND target_counter IS NULL), 0) "
+                "FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?",
                 [int(bool(priority)), day, service_id]).fetchone()
             rate = self.views.line_rate(db, service_id)
             position, estimate = ahead + 1, self.views.wait_for(ahead, rate)

@@ -192,3 +192,22 @@ def test_guessing_many_user_names_from_one_address_is_slowed_down(app, client):
         assert r.status_code == 401
     r = client.post("/api/login", json={"username": "ai-moi", "password": "x" * 8})
     assert (r.status_code, r.json["code"]) == (429, "too_many_attempts")
+
+
+def test_parallel_guesses_cannot_outrun_the_throttle(app):
+    import threading
+    app.extensions["qms"].accounts.add("an", PASSWORD, "officer")
+    codes, barrier = [], threading.Barrier(12)
+
+    def guess():
+        client = app.test_client()
+        barrier.wait()
+        r = client.post("/api/login", json={"username": "an", "password": "doan-mo-1234"})
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes.count(401) <= 5 and codes.count(429) >= 7

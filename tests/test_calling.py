@@ -374,3 +374,18 @@ def test_a_longest_wait_counter_takes_whoever_waited_longest(tmp_path, clock):
     open_(officer, 1)
     assert call(officer, 1)["number"] == "PC001"  # listed second, but waited longer
     app.extensions["qms"].storage.close()
+
+
+def test_the_waiting_count_includes_tickets_sent_to_a_counter(app, client, officer, qms):
+    published = []
+    qms.service.publish = published.extend
+    issue(client)
+    issue(client)
+    open_(officer, 1)
+    call(officer, 1)
+    officer.act(1, "transfer", {"counter": 2})
+    issue(client)
+    changed = [e for e in published if e.event_name() == "queue_changed"][-1]
+    assert changed.waiting == 3
+    services = {s["id"]: s for s in client.get("/api/services").json["services"]}
+    assert services["quoc-tich"]["waiting"] == 3
