@@ -519,6 +519,17 @@ def add_common_args(parser):
                         "for trying a patched server against the same load")
 
 
+def run_repeated(run_once, args):
+    """Print the machine, run the benchmark ``args.repeat`` times, then the medians."""
+    print(f"machine: {machine_line()}")
+    runs = []
+    for i in range(args.repeat):
+        if args.repeat > 1:
+            print(f"\n-- run {i + 1}/{args.repeat}")
+        runs.append(run_once(args))
+    report_medians(runs)
+
+
 def report_medians(runs, keys=None):
     """Print the median (and range) of each numeric figure over several runs."""
     if len(runs) < 2:

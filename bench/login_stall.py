@@ -214,13 +214,7 @@ def main(argv=None):
     common.add_common_args(ap)
     common.add_repeat_arg(ap)
     args = ap.parse_args(argv)
-    print(f"machine: {common.machine_line()}")
-    runs = []
-    for i in range(args.repeat):
-        if args.repeat > 1:
-            print(f"\n-- run {i + 1}/{args.repeat}")
-        runs.append(run_once(args))
-    common.report_medians(runs)
+    common.run_repeated(run_once, args)
 
 
 if __name__ == "__main__":
