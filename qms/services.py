@@ -92,10 +92,10 @@ class QueueService:
     def _queue_changed(self, db, service_id):
         """The line's new length, and then each waiting visitor's new place in it."""
         s = self.center.services[service_id]
-        waiting, estimate = self.views.service_line(db, service_id)
+        rate = self.views.line_rate(db, service_id)
+        waiting, estimate = self.views.service_line(db, service_id, rate=rate)
         changed = [ev.QueueChanged(service=service_id, zone=s.zone, waiting=waiting,
                                    estimated_wait_s=estimate)]
-        rate = self.views.line_rate(db, service_id)
         line = self.views.line(db, service_id)  # tickets sent to a counter are not in it
         for ahead, (number, token) in enumerate(line):
             changed.append(ev.PositionChanged(

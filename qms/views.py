@@ -56,9 +56,6 @@ class Views:
         mean_s, counters = rate
         return round(ahead * mean_s / counters) if counters else None
 
-    def estimate(self, db, service_id, ahead, open_ids=None) -> int | None:
-        return self.wait_for(ahead, self.line_rate(db, service_id, open_ids))
-
     def line(self, db, service_id) -> list[tuple[str, str]]:
         """(number, token) of the waiting tickets of a service's line, first first."""
         return [tuple(r) for r in db.execute(
@@ -66,12 +63,12 @@ class Views:
             "service = ? AND target_counter IS NULL ORDER BY priority DESC, queue_key, id",
             [self.clock.service_day(), service_id])]
 
-    def service_line(self, db, service_id, open_ids=None):
+    def service_line(self, db, service_id, open_ids=None, rate=None):
         """(waiting count, estimated wait of a ticket taken now) for a service."""
         waiting = db.execute(
             "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting'",
             [self.clock.service_day(), service_id]).fetchone()[0]
-        return waiting, self.estimate(db, service_id, waiting, open_ids)
+        return waiting, self.wait_for(waiting, rate or self.line_rate(db, service_id, open_ids))
 
     def position(self, db, t):
         """(position in line, estimated wait) of a waiting ticket: priority tickets and
@@ -87,7 +84,7 @@ class Views:
             [t["day"], t["target_counter"] if t["target_counter"] is not None
              else t["service"], t["priority"], t["priority"], t["queue_key"],
              t["queue_key"], t["id"]]).fetchone()[0]
-        return ahead + 1, self.estimate(db, t["service"], ahead)
+        return ahead + 1, self.wait_for(ahead, self.line_rate(db, t["service"]))
 
     def closed_reason(self, db, service, day) -> str | None:
         """Why a service takes no ticket now: no_counter, outside_hours, daily_limit."""
