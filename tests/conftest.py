@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,7 @@ def make_config(tmp_path, overrides=None, base=None):
         else:
             raw[key] = value
     raw.setdefault("server", {})["data_dir"] = str(tmp_path / "data")
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return path
@@ -106,6 +108,25 @@ def qms(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def app_with(tmp_path):
+    """Build an app on the small config changed by ``overrides``, its clock set to
+    ``when`` (ISO time) if given; returns (app, test client, clock)."""
+    made = []
+
+    def build(overrides, when=None, base=None):
+        cfg = settings.load(make_config(tmp_path / f"app{len(made)}", overrides, base))
+        clock = FakeClock(cfg)
+        if when:
+            clock.t = datetime.fromisoformat(when).timestamp()
+        app = server.create_app(cfg, clock=clock)
+        made.append(app)
+        return app, app.test_client(), clock
+    yield build
+    for app in made:
+        app.extensions["qms"].storage.close()
 
 
 class Staff:

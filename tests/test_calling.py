@@ -49,14 +49,10 @@ def test_a_counter_never_gets_a_ticket_it_does_not_serve(client, officer):
     assert {s["id"]: s["waiting"] for s in r}["cap-phep"] == 1
 
 
-def test_weighted_counters_call_the_longest_weighted_wait(tmp_path, clock):
-    from conftest import make_config, server
-    from qms import settings
-    cfg = settings.load(make_config(tmp_path, {"counters": [
+def test_weighted_counters_call_the_longest_weighted_wait(app_with):
+    app, client, clock = app_with({"counters": [
         {"id": 1, "zone": "A", "services": [{"service": "quoc-tich", "weight": 1},
-                                            {"service": "cong-chung", "weight": 3}]}]}))
-    app = server.create_app(cfg, clock=clock)
-    client = app.test_client()
+                                            {"service": "cong-chung", "weight": 3}]}]})
     officer = Staff(app, "an")
     issue(client, "quoc-tich")
     clock.advance(60)
@@ -64,7 +60,6 @@ def test_weighted_counters_call_the_longest_weighted_wait(tmp_path, clock):
     clock.advance(40)  # quoc-tich waited 100 s x1, cong-chung 40 s x3 = 120
     open_(officer, 1)
     assert call(officer, 1)["number"] == "PC001"
-    app.extensions["qms"].storage.close()
 
 
 def test_priority_tickets_interleave_by_the_configured_ratio(client, officer, clock):
@@ -322,14 +317,9 @@ def test_the_reset_closes_yesterday_and_leaves_today_alone(client, officer, offi
     assert client.get("/api/counters").json["counters"][0]["officer"] == "can-bo-an"
 
 
-def test_the_service_day_can_start_at_another_hour(tmp_path):
-    from datetime import datetime
-
-    from conftest import FakeClock, make_config
-    from qms import settings as qsettings
-    cfg = qsettings.load(make_config(tmp_path, {"hours": {"daily_reset": "03:00"}}))
-    clock = FakeClock(cfg)
-    clock.t = datetime.fromisoformat("2026-05-29T02:59:00+07:00").timestamp()
+def test_the_service_day_can_start_at_another_hour(app_with):
+    _, _, clock = app_with({"hours": {"daily_reset": "03:00"}},
+                           when="2026-05-29T02:59:00+07:00")
     assert clock.service_day() == "2026-05-28"
     clock.advance(60)
     assert clock.service_day() == "2026-05-29"
@@ -359,21 +349,16 @@ def test_events_are_published_only_after_their_transaction_committed(tmp_path, c
     storage.close()
 
 
-def test_a_longest_wait_counter_takes_whoever_waited_longest(tmp_path, clock):
-    from conftest import make_config, server
-    from qms import settings
-    cfg = settings.load(make_config(tmp_path, {"counters": [
+def test_a_longest_wait_counter_takes_whoever_waited_longest(app_with):
+    app, client, clock = app_with({"counters": [
         {"id": 1, "zone": "A", "calling": "longest_wait",
-         "services": ["quoc-tich", "cong-chung"]}]}))
-    app = server.create_app(cfg, clock=clock)
-    client = app.test_client()
+         "services": ["quoc-tich", "cong-chung"]}]})
     officer = Staff(app, "an")
     issue(client, "cong-chung")
     clock.advance(10)
     issue(client, "quoc-tich")
     open_(officer, 1)
     assert call(officer, 1)["number"] == "PC001"  # listed second, but waited longer
-    app.extensions["qms"].storage.close()
 
 
 def test_the_waiting_count_includes_tickets_sent_to_a_counter(app, client, officer, qms):

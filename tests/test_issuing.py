@@ -1,31 +1,20 @@
 """Issuing rules: registered kiosks, hours, daily limits; and the event log behind it all."""
 
 import sqlite3
-from datetime import datetime
 
 import pytest
 
 import server
-from conftest import FakeClock, Staff, issue, make_config
+from conftest import SMALL, FakeClock, Staff, issue, make_config
 from qms import settings
 
 
-def build(tmp_path, overrides, when=None):
-    cfg = settings.load(make_config(tmp_path, overrides))
-    clock = FakeClock(cfg)
-    if when:
-        clock.t = datetime.fromisoformat(when).timestamp()
-    app = server.create_app(cfg, clock=clock)
-    return app, app.test_client(), clock
-
-
 @pytest.fixture
-def closed_lan(tmp_path):
-    app, client, _ = build(tmp_path, {
+def closed_lan(app_with):
+    _, client, _ = app_with({
         "issuing": {"open_to_lan": False},
         "kiosks": [{"id": "kiosk-1", "secret": "bi-mat-cua-kiosk", "zone": "A"}]})
-    yield client
-    app.extensions["qms"].storage.close()
+    return client
 
 
 def test_only_a_registered_kiosk_with_its_secret_issues_when_the_lan_is_closed(closed_lan):
@@ -54,8 +43,8 @@ HOURS = {"enforce": True, "days": ["mon", "tue", "wed", "thu", "fri"],
     ("2026-05-30T09:00:00+07:00", False),  # Saturday
     ("2026-05-28T02:00:00+00:00", True),   # 09:00 in Ho Chi Minh City
 ])
-def test_tickets_are_issued_only_in_the_issuing_hours_when_enforced(tmp_path, when, is_open):
-    app, client, _ = build(tmp_path, {"hours": HOURS}, when)
+def test_tickets_are_issued_only_in_the_issuing_hours_when_enforced(app_with, when, is_open):
+    app, client, _ = app_with({"hours": HOURS}, when)
     service = client.get("/api/services").json["services"][0]
     r = client.post("/api/tickets", json={"service": "quoc-tich"})
     if is_open:
@@ -64,11 +53,10 @@ def test_tickets_are_issued_only_in_the_issuing_hours_when_enforced(tmp_path, wh
         assert (service["open"], service["closed_reason"]) == (False, "outside_hours")
         assert (r.status_code, r.json["code"]) == (409, "service_closed_outside_hours")
         assert r.json["error"] == "Ngoài giờ cấp số."
-    app.extensions["qms"].storage.close()
 
 
-def test_a_service_stops_at_its_daily_limit(tmp_path):
-    app, client, clock = build(tmp_path, {"issuing": {"daily_limit": 2}})
+def test_a_service_stops_at_its_daily_limit(app_with):
+    app, client, clock = app_with({"issuing": {"daily_limit": 2}})
     issue(client)
     issue(client)
     r = client.post("/api/tickets", json={"service": "quoc-tich"})
@@ -78,18 +66,16 @@ def test_a_service_stops_at_its_daily_limit(tmp_path):
     assert services["cong-chung"]["open"] is True
     clock.advance(86400)
     assert issue(client)["number"] == "PA001"
-    app.extensions["qms"].storage.close()
 
 
-def test_a_service_without_an_active_counter_is_closed(tmp_path):
-    app, client, _ = build(tmp_path, {"counters": [
+def test_a_service_without_an_active_counter_is_closed(app_with):
+    app, client, _ = app_with({"counters": [
         {"id": 1, "zone": "A", "services": ["quoc-tich"]},
         {"id": 2, "zone": "B", "services": ["nha-o"], "active": False}]})
     services = {s["id"]: s for s in client.get("/api/services").json["services"]}
     assert services["nha-o"]["closed_reason"] == "no_counter"
     r = client.post("/api/tickets", json={"service": "nha-o"})
     assert (r.status_code, r.json["code"]) == (409, "service_closed_no_counter")
-    app.extensions["qms"].storage.close()
 
 
 def test_every_change_is_one_event_row_with_time_counter_officer_and_service(
@@ -129,14 +115,15 @@ def test_the_counter_list_shows_who_sits_where(client, app):
 
 
 def test_a_config_edit_never_breaks_old_tickets_or_seats(tmp_path):
-    app, client, clock = build(tmp_path, {})
-    t = issue(client, "nha-o")
+    cfg = settings.load(make_config(tmp_path))
+    clock = FakeClock(cfg)
+    app = server.create_app(cfg, clock=clock)
+    t = issue(app.test_client(), "nha-o")
     Staff(app, "an").act(3, "open")
     app.extensions["qms"].storage.close()
-    from conftest import SMALL
     smaller = {**SMALL, "departments": [SMALL["departments"][0]],
                "counters": SMALL["counters"][:2]}
-    cfg = settings.load(make_config(tmp_path, base=smaller))
+    cfg = settings.load(make_config(tmp_path, base=smaller))  # same data folder
     app = server.create_app(cfg, clock=clock)
     client = app.test_client()
     view = client.get(f"/api/tickets/{t['token']}")
