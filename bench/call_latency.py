@@ -380,10 +380,7 @@ def main(argv=None):
                     help="sockets connecting at once (default 50)")
     ap.add_argument("--display-client", choices=("raw", "python-socketio"), default="raw",
                     help="client used for the displays (default raw asyncio client)")
-    common.add_common_args(ap)
-    common.add_repeat_arg(ap)
-    args = ap.parse_args(argv)
-    common.run_repeated(run_once, args)
+    common.main(ap, run_once, argv)
 
 
 if __name__ == "__main__":

@@ -519,6 +519,13 @@ def add_common_args(parser):
                         "for trying a patched server against the same load")
 
 
+def main(parser, run_once, argv=None):
+    """Add the options every benchmark shares, parse, then run it ``--repeat`` times."""
+    add_common_args(parser)
+    add_repeat_arg(parser)
+    run_repeated(run_once, parser.parse_args(argv))
+
+
 def run_repeated(run_once, args):
     """Print the machine, run the benchmark ``args.repeat`` times, then the medians."""
     print(f"machine: {machine_line()}")

@@ -185,10 +185,7 @@ def main(argv=None):
                     help="number of services the tickets are spread over (default 8)")
     ap.add_argument("--processes", type=int, default=1,
                     help="server processes sharing one data dir (default 1; try 4)")
-    common.add_common_args(ap)
-    common.add_repeat_arg(ap)
-    args = ap.parse_args(argv)
-    common.run_repeated(run_once, args)
+    common.main(ap, run_once, argv)
 
 
 if __name__ == "__main__":

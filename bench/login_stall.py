@@ -211,10 +211,7 @@ def main(argv=None):
                     "the server's per-address limit)")
     ap.add_argument("--interval", type=float, default=0.02,
                     help="pause of the probe between two GET /api/display (default 0.02)")
-    common.add_common_args(ap)
-    common.add_repeat_arg(ap)
-    args = ap.parse_args(argv)
-    common.run_repeated(run_once, args)
+    common.main(ap, run_once, argv)
 
 
 if __name__ == "__main__":
