@@ -51,11 +51,29 @@ _SESSION = section("A time window.", {
     "close": Key("time", "End, HH:MM local time (exclusive)."),
 })
 
-_PRINTER = section("Ticket printer.", {
-    "driver": Key("choice", "Printer transport. Only `none` (tickets on screen only) until "
-                  "thermal printing lands; other drivers are refused at start.",
-                  default="none", choices=("none",)),
-}, default={})
+_PRINTER_FIELDS = {
+    "driver": Key("choice", "Printer transport: `network` (TCP, port 9100), `usb`, `serial`, "
+                  "`cups`, `file`, or `none` (tickets on screen only).", default="none",
+                  choices=("none", "network", "usb", "serial", "cups", "file")),
+    "host": Key("str", "network: the printer's address.", default=""),
+    "port": Key("int", "network: TCP port.", default=9100, minimum=1, maximum=65535),
+    "device": Key("str", "usb: the device file (e.g. /dev/usb/lp0), or empty to use "
+                  "vendor_id/product_id; serial: the port (e.g. /dev/ttyUSB0); file: the "
+                  "file or device written to.", default=""),
+    "vendor_id": Key("int", "usb: USB vendor id (e.g. 0x04b8), when no device is given.",
+                     default=0, minimum=0, maximum=0xFFFF),
+    "product_id": Key("int", "usb: USB product id.", default=0, minimum=0, maximum=0xFFFF),
+    "baudrate": Key("int", "serial: speed in baud.", default=19200, minimum=1200),
+    "cups_name": Key("str", "cups: the CUPS queue name.", default=""),
+    "width": Key("choice", "Printable width in dots: 384 (58 mm), 512 or 576 (80 mm).",
+                 default=576, choices=(384, 512, 576)),
+    "timeout_s": Key("float", "Give up on a print after this many seconds.", default=5.0,
+                     minimum=0.1, maximum=120),
+    "paper_check": Key("bool", "network: ask the printer for its paper status (DLE EOT) "
+                       "before each ticket.", default=True),
+    "cut": Key("bool", "Cut the paper after each ticket.", default=True),
+}
+_PRINTER = section("Ticket printer.", _PRINTER_FIELDS, default={})
 
 SCHEMA = section("The whole configuration.", {
     "center": section("The service center itself.", {
@@ -119,7 +137,27 @@ SCHEMA = section("The whole configuration.", {
     }, default={}),
     "display": section("Hall displays.", {
         "recent_calls": Key("int", "How many recent calls a display lists.", default=8,
-                            minimum=1),
+                            minimum=1, maximum=30),
+        "spotlight_s": Key("float", "Seconds the newest call stays in the spotlight.",
+                           default=8.0, minimum=1, maximum=120),
+        "notices": Key("list", "Notices scrolled in the ticker.", default=[],
+                       item=text_key("A notice.")),
+    }, default={}),
+    "kiosk": section("The ticketing kiosk screen.", {
+        "return_after_s": Key("float", "Seconds the confirmation stays before the kiosk "
+                              "returns to the start.", default=20.0, minimum=3, maximum=300),
+        "priority": Key("bool", "Offer the priority path (elderly, disabled, pregnant).",
+                        default=True),
+        "ticket_footer": text_key("Footer printed at the bottom of every ticket.",
+                                  default=""),
+    }, default={}),
+    "console": section("The officers' counter console.", {
+        "pause_reasons": Key("list", "Reasons offered when pausing a counter.",
+                             default=[{"vi": "Nghỉ giải lao", "en": "Break"},
+                                      {"vi": "Họp", "en": "Meeting"},
+                                      {"vi": "Hỗ trợ đồng nghiệp", "en": "Helping a colleague"},
+                                      {"vi": "Việc khác", "en": "Other"}],
+                             item=text_key("A reason.")),
     }, default={}),
     "speech": section("Spoken announcements.", {
         "template_vi": Key("str", "Vietnamese phrase; {number} and {counter} are replaced by "
@@ -132,12 +170,25 @@ SCHEMA = section("The whole configuration.", {
                       minimum=1),
         "hundreds_linker": Key("choice", "Word for a zero tens digit (105): `lẻ` in the south, "
                                "`linh` in the north.", default="lẻ", choices=("lẻ", "linh")),
+        "engine": Key("choice", "`espeak` (pyttsx3 with espeak-ng), `voice_pack` (recorded "
+                      "clips) or `none` (chime and subtitles only).", default="espeak",
+                      choices=("espeak", "voice_pack", "none")),
+        "voice": Key("str", "espeak-ng voice of the Vietnamese phrase.", default="vi"),
+        "rate": Key("int", "Speaking rate, words per minute.", default=140, minimum=60,
+                    maximum=400),
+        "voice_pack": Key("str", "Folder of recorded clips (relative to the config file); "
+                          "empty: data_dir/voice_pack, generated with espeak-ng.",
+                          default=""),
+        "chime": Key("bool", "Play a chime before each announcement.", default=True),
     }, default={}),
     "printer": _PRINTER,
     "zones": Key("list", "Reception zones.", item=section("A zone.", {
         "id": Key("str", "Short code shown on tickets, e.g. A1."),
         "floor": Key("int", "Floor number.", default=1),
         "name": text_key("Zone name.", default=""),
+        "speaker": Key("str", "Name of the zone's display that plays the sound (opened as "
+                       "/display/<zone>?name=...); empty: the first display to connect.",
+                       default=""),
     })),
     "departments": Key("list", "Departments and their services (lĩnh vực).",
                        item=section("A department.", {
@@ -180,6 +231,10 @@ SCHEMA = section("The whole configuration.", {
         "id": Key("str", "Kiosk id, sent as `kiosk` when issuing."),
         "secret": Key("str", "Shared secret sent as the X-Kiosk-Secret header.", default=""),
         "zone": Key("str", "Zone the kiosk stands in (empty = whole center).", default=""),
+        "services": Key("list", "Services this kiosk offers (empty = all of its zone, or all).",
+                        default=[], item=Key("str", "A service id.")),
+        "printer": section("This kiosk's own printer (default: the top-level `printer`).",
+                           _PRINTER_FIELDS, default=None, nullable=True),
     })),
 })
 
@@ -338,6 +393,24 @@ def _check_references(cfg):
             raise ConfigError(f"kiosks[{k}].zone: unknown zone '{kiosk['zone']}'")
         if not cfg["issuing"]["open_to_lan"] and not kiosk["secret"]:
             raise ConfigError(f"kiosks[{k}].secret: required when issuing.open_to_lan is false")
+        for s, sid in enumerate(kiosk["services"]):
+            if sid not in services:
+                raise ConfigError(f"kiosks[{k}].services[{s}]: unknown service '{sid}'")
+        if kiosk["printer"] is not None:
+            _check_printer(kiosk["printer"], f"kiosks[{k}].printer")
+    _check_printer(cfg["printer"], "printer")
+
+
+def _check_printer(printer, where):
+    """The fields its driver needs are given."""
+    needs = {"network": "host", "serial": "device", "cups": "cups_name", "file": "device"}
+    name = needs.get(printer["driver"])
+    if name and not printer[name]:
+        raise ConfigError(f"{where}.{name}: required for driver {printer['driver']}")
+    if printer["driver"] == "usb" and not printer["device"] and \
+            not (printer["vendor_id"] and printer["product_id"]):
+        raise ConfigError(f"{where}.device: driver usb needs a device or vendor_id and "
+                          f"product_id")
 
 
 def validate(raw) -> dict:

@@ -2,13 +2,15 @@
 # Set up everything the server needs on Debian (run as root): system packages, then a
 # virtual environment in .venv with requirements.txt. Safe to run again.
 #   bash scripts/setup.sh          # to run the server
-#   bash scripts/setup.sh --test   # also what the tests need (redis-server)
+#   bash scripts/setup.sh --test   # also what the tests need (redis-server, chromium for
+#                                  # the browser tests, zbar and tesseract to read tickets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="python3 python3-venv python3-pip ca-certificates"
+# espeak-ng voices the announcements; DejaVu draws the printed tickets.
+packages="python3 python3-venv python3-pip ca-certificates espeak-ng fonts-dejavu-core"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages redis-server"
+  packages="$packages redis-server chromium zbar-tools tesseract-ocr tesseract-ocr-vie"
 fi
 if command -v apt-get >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then

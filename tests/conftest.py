@@ -238,3 +238,50 @@ def live_server(live_config):
     srv = LiveServer(live_config).start()
     yield srv
     srv.kill(signal.SIGTERM)
+
+
+# -- a real browser: Playwright driving Debian's Chromium ------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying hosts this closed network
+# refuses; autoplay is allowed because hall displays speak without anyone clicking.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (never `playwright install`: it cannot
+    download here, and Debian's browser is the one the center's kiosks run)."""
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Chromium missing: run scripts/setup.sh --test"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                      headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """``new_page(width, height)``: a page in a fresh context (its own cookies); an uncaught
+    script error on the page fails the test (console messages are kept in ``page.log``;
+    network errors are expected in the tests that stop the server)."""
+    contexts = []
+
+    def make(width=1920, height=1080, **kw):
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      **kw)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors, page.log = [], []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("console", lambda msg: page.log.append(f"{msg.type}: {msg.text}"))
+        page.set_default_timeout(10_000)
+        return page
+    yield make
+    for context in contexts:
+        for page in context.pages:
+            assert page.errors == [], page.errors
+        context.close()

@@ -73,7 +73,8 @@ def test_every_key_below_the_top_level_has_its_own_table_row():
 
 
 TYPE_WORDS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-              "time": "time", "text": "text", "choice": "one of", "list": "list"}
+              "time": "time", "text": "text", "choice": "one of", "list": "list",
+              "section": "section"}
 
 
 @pytest.mark.parametrize("path, key", [pytest.param(p, k, id=p) for p, k in schema_keys()

@@ -182,8 +182,23 @@ BAD = [
                  "departments[0].services[0].name: required key is missing",
                  id="service without a name"),
     pytest.param(_set(["printer"], {"driver": "network"}),
-                 "printer.driver: expected one of none, got 'network'",
-                 id="printer driver network refused until thermal printing lands"),
+                 "printer.host: required for driver network",
+                 id="network printer without a host"),
+    pytest.param(_set(["printer"], {"driver": "usb"}),
+                 "printer.device: driver usb needs a device or vendor_id and product_id",
+                 id="usb printer without a device or ids"),
+    pytest.param(_set(["printer"], {"driver": "laser"}),
+                 "printer.driver: expected one of none, network, usb, serial, cups, file, "
+                 "got 'laser'", id="unknown printer driver"),
+    pytest.param(_set(["printer"], {"width": 500}),
+                 "printer.width: expected one of 384, 512, 576, got 500",
+                 id="printer width not a thermal width"),
+    pytest.param(_set(["kiosks"], [{"id": "k", "printer": {"driver": "serial"}}]),
+                 "kiosks[0].printer.device: required for driver serial",
+                 id="kiosk printer without its device"),
+    pytest.param(_set(["kiosks"], [{"id": "k", "services": ["xyz"]}]),
+                 "kiosks[0].services[0]: unknown service 'xyz'",
+                 id="kiosk offering an unknown service"),
     pytest.param(_kiosks_without_secret,
                  "kiosks[0].secret: required when issuing.open_to_lan is false",
                  id="kiosk without secret when issuing is closed to the LAN"),
@@ -279,9 +294,15 @@ def test_defaults_are_filled_in():
     assert cfg["hours"] == {"enforce": False, "days": ["mon", "tue", "wed", "thu", "fri"],
                             "sessions": [], "issuing": [], "daily_reset": "00:00"}
     assert cfg["issuing"] == {"open_to_lan": True, "daily_limit": 0, "number_digits": 3}
-    assert cfg["printer"] == {"driver": "none"}
+    assert cfg["printer"]["driver"] == "none" and cfg["printer"]["width"] == 576
+    assert cfg["printer"]["port"] == 9100 and cfg["printer"]["timeout_s"] == 5.0
+    assert cfg["kiosk"] == {"return_after_s": 20.0, "priority": True,
+                            "ticket_footer": {"vi": "", "en": ""}}
+    assert cfg["speech"]["engine"] == "espeak" and cfg["speech"]["chime"] is True
+    assert [r["vi"] for r in cfg["console"]["pause_reasons"]][:2] == ["Nghỉ giải lao", "Họp"]
     assert cfg["kiosks"] == []
-    assert cfg["zones"][0] == {"id": "A", "floor": 1, "name": {"vi": "", "en": ""}}
+    assert cfg["zones"][0] == {"id": "A", "floor": 1, "name": {"vi": "", "en": ""},
+                               "speaker": ""}
     counter = cfg["counters"][0]
     assert (counter["priority"], counter["active"]) == (False, True)
     service = cfg["departments"][0]["services"][0]

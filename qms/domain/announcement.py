@@ -78,11 +78,17 @@ def announce_en(number: str, counter: int, *, template: str) -> str:
     return template.format(number=", ".join(items), counter=counter)
 
 
-def announcement(number: str, counter: int, speech: dict) -> str:
-    """The whole announcement as configured: repeated, optionally followed by English."""
+def announcement_parts(number: str, counter: int, speech: dict) -> list[tuple[str, str]]:
+    """The phrases to say, each with its language: the Vietnamese one ``repeat`` times,
+    then the English one if configured."""
     vi = announce_vi(number, counter, template=speech["template_vi"],
                      linker=speech["hundreds_linker"])
-    parts = [vi] * speech["repeat"]
+    parts = [("vi", vi)] * speech["repeat"]
     if speech["english"]:
-        parts.append(announce_en(number, counter, template=speech["template_en"]))
-    return ". ".join(parts)
+        parts.append(("en", announce_en(number, counter, template=speech["template_en"])))
+    return parts
+
+
+def announcement(number: str, counter: int, speech: dict) -> str:
+    """The whole announcement as configured, as one subtitle."""
+    return ". ".join(text for _, text in announcement_parts(number, counter, speech))
