@@ -19,13 +19,15 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger("qms")
 
 
-def create_app(cfg: dict, *, clock=None):
+def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     """Build the whole server for a validated config. Tests call this with a temporary
-    data_dir and, when they move time, their own clock."""
+    data_dir and, when they move time, their own clock. The printers and the speech
+    engine are built from the config unless given."""
     from flask import Flask
 
     from counter import bp as counter_bp
     from display import bp as display_bp
+    from display.events import register_handlers as register_display_handlers
     from kiosk import bp as kiosk_bp
     from qms import Qms, secret_key
     from qms.auth import Accounts, LoginThrottle
@@ -52,9 +54,15 @@ def create_app(cfg: dict, *, clock=None):
     app.json.sort_keys = False
     clock = clock or Clock(cfg["center"]["timezone"], cfg["hours"]["daily_reset"])
     center = Center(cfg)
-    storage = Storage(Path(server["data_dir"]) / "qms.sqlite3")
-    service = QueueService(storage, center, clock, Publisher(center))
-    app.extensions["qms"] = Qms(cfg, center, storage, service, Accounts(storage))
+    data_dir = Path(server["data_dir"])
+    storage = Storage(data_dir / "qms.sqlite3")
+    publisher = Publisher(center)
+    speech = speech or _speech(cfg, data_dir)
+    service = QueueService(storage, center, clock, publisher,
+                           announce=lambda parts: _audio_url(speech.request(parts)))
+    printers = printers or _printers(cfg, publisher, service.views)
+    app.extensions["qms"] = Qms(cfg, center, storage, service, Accounts(storage),
+                                printers=printers, speech=speech)
     app.extensions["qms_login_throttle"] = LoginThrottle()
     register_errors(app)
     for bp in (kiosk_bp, counter_bp, display_bp):
@@ -62,7 +70,78 @@ def create_app(cfg: dict, *, clock=None):
     socketio.init_app(app, async_mode=server["async_mode"],
                       message_queue=server["message_queue"] or None)
     register_handlers()
+    register_display_handlers()
     return app
+
+
+class _NoSpeech:  # TEMPORARY
+    available, reason = False, "not built yet"
+
+    def __init__(self, audio_dir):
+        self.audio_dir = audio_dir
+
+    def request(self, parts):
+        return None
+
+    def wait(self, key, timeout):
+        return None
+
+
+class _NoPrinters:  # TEMPORARY
+    def submit(self, kiosk, ticket):
+        return None
+
+    def device_for(self, kiosk):
+        return None
+
+
+def _audio_url(key):
+    return f"/audio/{key}.wav" if key else None
+
+
+def _speech(cfg, data_dir):
+    """The voice of the calls; without one (no espeak-ng, no pack) calls still show and
+    chime, and the log says once why there is no voice."""
+    try:
+        from qms.speech import Speech, write_chime
+    except ImportError:  # TEMPORARY while qms/speech.py is being written
+        return _NoSpeech(data_dir / "audio")
+    speech_cfg = cfg["speech"]
+    pack_dir = Path(speech_cfg["voice_pack"] or data_dir / "voice_pack")
+    audio_dir = data_dir / "audio"
+    write_chime(audio_dir / "chime.wav")
+    speech = Speech(speech_cfg, audio_dir=audio_dir, pack_dir=pack_dir)
+    if not speech.available:
+        log.warning("announcements without a voice (chime and subtitles only): %s",
+                    speech.reason)
+    return speech
+
+
+def _printers(cfg, publisher, views):
+    """Ticket printers whose faults and successes reach the kiosks and supervisors."""
+    from qms.domain.events import DeviceFault, TicketPrinted
+    try:
+        from qms.printing import Printers
+    except ImportError:  # TEMPORARY while qms/printing.py is being written
+        return _NoPrinters()
+
+    def kiosk_of(number):
+        ticket = views.ticket_by_number(number) if number else None
+        return ticket and ticket["kiosk"]
+
+    def push(event):
+        event.seq = views.seq()
+        publisher([event])
+
+    def on_fault(device, kind, message, number=None):
+        log.warning("printer %s: %s (%s), ticket %s", device, kind, message, number)
+        push(DeviceFault(device=device, kind=kind, message=message, number=number,
+                         kiosk=kiosk_of(number)))
+
+    def on_printed(device, number):
+        push(TicketPrinted(number=number, device=device, kiosk=kiosk_of(number)))
+
+    return Printers(cfg, on_fault=on_fault, on_printed=on_printed)
 
 
 def _run(args):

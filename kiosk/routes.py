@@ -4,8 +4,8 @@ import hmac
 
 from flask import current_app, jsonify, request, url_for
 
-from qms.domain.errors import Forbidden, NotFound, ValidationError
-from qms.web import field, json_body, lang
+from qms.domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from qms.web import field, json_body, lang, staff_required
 
 from . import bp
 
@@ -49,7 +49,50 @@ def issue():
     _check_kiosk(kiosk)
     ticket = _qms().service.issue(service, priority=priority, kiosk=kiosk)
     ticket["status_url"] = status_url(ticket["token"])
+    # Printing runs on the printer's own worker: the ticket exists whatever happens there.
+    printers = _qms().printers
+    ticket["print"] = (printers.submit(kiosk, ticket_print(ticket, lang()))
+                       if printers.device_for(kiosk) else None)
     return jsonify(ticket), 201
+
+
+def ticket_print(ticket: dict, page_lang: str):
+    """What the printer needs, as plain values in the visitor's language."""
+    from qms.printing import TicketPrint
+    center = _qms().center
+    service = center.services[ticket["service"]]
+    footer = _qms().cfg["kiosk"]["ticket_footer"][page_lang]
+    return TicketPrint(
+        center=center.name[page_lang], number=ticket["number"],
+        service=service.name[page_lang], department=service.department_name[page_lang],
+        counters=list(center.counters_by_service[service.id]), zone=service.zone,
+        position=ticket["position"] or 1, estimated_wait_s=ticket["estimated_wait_s"],
+        issued_at=ticket["issued_at"], status_url=ticket["status_url"],
+        priority=ticket["priority"], footer=footer, lang=page_lang)
+
+
+@bp.post("/api/tickets/<number>/reprint")
+@staff_required()
+def reprint(user, number):
+    """Print today's ticket ``number`` again, on the printer of the kiosk that issued it or
+    of the kiosk named in the body."""
+    data = json_body(allowed={"kiosk"})
+    kiosk = field(data, "kiosk", str, max_len=64)
+    if kiosk is not None and kiosk not in _qms().center.kiosks:
+        raise NotFound("unknown_kiosk", kiosk=kiosk)
+    views = _qms().service.views
+    row = views.ticket_by_number(number[:16].upper()) if len(number) <= 16 else None
+    if row is None:
+        raise NotFound("unknown_number", number=number[:16])
+    kiosk = kiosk or row["kiosk"]
+    if _qms().printers.device_for(kiosk) is None:
+        raise Conflict("no_printer")
+    ticket = views.ticket_by_token(row["token"])
+    if ticket["status"] not in ("waiting", "called"):
+        raise Conflict("reprint_closed", number=ticket["number"])
+    ticket["status_url"] = status_url(row["token"])
+    device = _qms().printers.submit(kiosk, ticket_print(ticket, lang()))
+    return jsonify({"number": ticket["number"], "print": device}), 202
 
 
 def _token(token):

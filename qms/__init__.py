@@ -26,6 +26,8 @@ class Qms:
     storage: Storage
     service: QueueService
     accounts: Accounts
+    printers: object = None  # qms.printing.Printers: submit(kiosk_id, TicketPrint)
+    speech: object = None  # qms.speech.Speech: request(parts), wait(key, timeout)
 
 
 def secret_key(cfg) -> str:

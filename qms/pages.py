@@ -23,12 +23,17 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
+def page_language() -> str:
+    """``?lang=``, then the remembered choice, then the center's language."""
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    g.lang = asked if asked in LANGUAGES else current_app.config["QMS_DEFAULT_LANG"]
+    return g.lang
+
+
 def render_page(template: str, title_id: str, *, messages=(), data=None, **context):
     """An HTML screen in the request's language; ``messages`` are the catalogue id prefixes
     the page's script needs, ``data`` what it starts from."""
-    asked = request.args.get("lang") or request.cookies.get("lang")
-    page_lang = asked if asked in LANGUAGES else current_app.config["QMS_DEFAULT_LANG"]
-    g.lang = page_lang
+    page_lang = page_language()
     other = next(code for code in LANGUAGES if code != page_lang)
     page_data = {"lang": page_lang, "messages": catalogue_for(page_lang, COMMON_MESSAGES +
                                                               tuple(messages)),

@@ -27,20 +27,25 @@ def rooms_for(event, center) -> list[str] | None:
     """Where an event goes; None means everyone."""
     if isinstance(event, ev.DayReset):
         return None
-    if isinstance(event, ev.DeviceFault):
-        return ["dashboard"]
+    if isinstance(event, (ev.DeviceFault, ev.TicketPrinted)):
+        rooms = ["dashboard", "kiosk"]
+        if event.kiosk:
+            rooms.append(f"kiosk:{event.kiosk}")
+        return rooms
     if isinstance(event, ev.PositionChanged):
         return [f"ticket:{event.token}"]
     if isinstance(event, ev.QueueChanged):
         return ["display", f"display:{event.zone}", "kiosk", "dashboard",
                 *(f"counter:{c}" for c in center.counters_by_service[event.service])]
     if isinstance(event, ev.CounterChanged):
-        return ["display", f"display:{event.zone}", "dashboard", f"counter:{event.counter}"]
+        return ["display", f"display:{event.zone}", "dashboard", f"counter:{event.counter}",
+                f"display:counter:{event.counter}"]
     rooms = ["dashboard"]
     if event.token:
         rooms.append(f"ticket:{event.token}")
     if event.counter is not None:
-        rooms.append(f"counter:{event.counter}")
+        # The small screen above the counter follows what the counter does.
+        rooms += [f"counter:{event.counter}", f"display:counter:{event.counter}"]
     if isinstance(event, ev.TicketTransferred) and event.to_counter is not None:
         rooms.append(f"counter:{event.to_counter}")
     if isinstance(event, CALLS):
@@ -82,7 +87,12 @@ def authorize(room: str):
     kind, sep, arg = room.partition(":")
     if kind == "display" and (not sep or arg in qms.center.zones):
         return None
-    if room == "kiosk":
+    if kind == "display" and arg.startswith("counter:"):
+        number = arg.partition(":")[2]
+        if _COUNTER_ID.fullmatch(number) and int(number) in qms.center.counters:
+            return None
+        return _ack_error("unknown_counter", counter=number[:16])
+    if room == "kiosk" or kind == "kiosk" and arg in qms.center.kiosks:
         return None
     if kind == "ticket" and sep:
         if qms.service.views.ticket_by_token(arg) is None:
@@ -111,7 +121,9 @@ def snapshot(room: str) -> dict:
     views = qms.service.views
     state = {"room": room, "seq": views.seq()}
     kind, sep, arg = room.partition(":")
-    if kind == "display":
+    if kind == "display" and arg.startswith("counter:"):
+        state["counter"] = views.counter_display(int(arg.partition(":")[2]))
+    elif kind == "display":
         state.update(views.display(arg or None))
     elif kind == "kiosk":
         state["services"] = views.services()

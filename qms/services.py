@@ -7,13 +7,14 @@ functions raise the named errors of ``qms.domain.errors`` and never return half-
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from contextlib import contextmanager
 
 from .center import Center
 from .clock import Clock
 from .domain import events as ev
-from .domain.announcement import announcement
+from .domain.announcement import announcement_parts
 from .domain.errors import (
     Conflict,
     CounterBusy,
@@ -29,16 +30,21 @@ from .domain.model import OPEN_STATUSES, Action, Status, next_status
 from .storage import Storage
 from .views import Views
 
+log = logging.getLogger(__name__)
 PLACEMENTS = ("front", "end", "original")
 
 
 class QueueService:
-    def __init__(self, storage: Storage, center: Center, clock: Clock, publish=None):
+    def __init__(self, storage: Storage, center: Center, clock: Clock, publish=None,
+                 announce=None):
+        """``publish(events)`` pushes committed events; ``announce(parts)`` starts voicing
+        a call's phrases and returns the URL its WAV will be served at (or None)."""
         self.storage = storage
         self.center = center
         self.clock = clock
         self.cfg = center.cfg
         self.publish = publish or (lambda events: None)
+        self.announce = announce or (lambda parts: None)
         self.views = Views(storage, center, clock)
         self._day = None  # the service day this process last saw settled
         with storage.write() as db:
@@ -311,35 +317,10 @@ class QueueService:
                 raise CounterBusy("counter_has_ticket", number=cur["number"])
 
     def _pick_next(self, db, c):
-        conf = self.center.counters[c["id"]]
-        day = self.clock.service_day()
-        services = list(conf.services)
-        marks = ",".join("?" * len(services))
-        base = (f"FROM tickets WHERE day = ? AND status = 'waiting' AND "
-                f"((target_counter IS NULL AND service IN ({marks})) OR target_counter = ?)")
-        args = [day, *services, c["id"]]
-        kinds = {r[0] for r in db.execute(f"SELECT DISTINCT priority {base}", args)}
-        if not kinds:
-            return None
-        ratio = self.cfg["queue"]["priority_ratio"]
-        take_priority = 1 in kinds and (
-            0 not in kinds or conf.priority or c["since_priority"] >= ratio - 1)
-        rank = " ".join(f"WHEN ? THEN {i}" for i in range(len(services)))
-        # Tickets sent to this counter come first, in their own queue-key order; then the
-        # counter's services by rank (or by weighted wait).
-        if conf.weights:
-            weight = " ".join("WHEN ? THEN ?" for _ in services)
-            order = f"(queue_key - ?) * (CASE service {weight} ELSE 1 END)"  # -wait x weight
-            order_args = [self.clock.now()]
-            for s in services:
-                order_args += [s, conf.weights[s]]
-        else:
-            order = f"CASE service {rank} ELSE {len(services)} END"
-            order_args = services
-        return db.execute(
-            f"SELECT * {base} AND priority = ? ORDER BY target_counter IS NULL, "
-            f"CASE WHEN target_counter IS NULL THEN {order} END, queue_key, id LIMIT 1",
-            [*args, int(take_priority), *order_args]).fetchone()
+        """The ticket call_next takes: the first of the counter's calling order (the
+        console shows the rest of that order from the same rule)."""
+        first = self.views.calling_order(db, c["id"], c["since_priority"], 1)
+        return first[0] if first else None
 
     def _call(self, db, out, c, t, user):
         self._move(db, t, Action.CALL)
@@ -356,10 +337,16 @@ class QueueService:
         return t
 
     def _called_event(self, cls, t):
+        parts = announcement_parts(t["number"], t["counter"], self.cfg["speech"])
+        try:  # voicing starts now, so the WAV is likely ready when a display asks for it
+            audio_url = self.announce(parts)
+        except Exception:  # a broken speaker never stops a call
+            log.exception("could not start the announcement of %s", t["number"])
+            audio_url = None
         return self._ticket_event(
             cls, t, called_at=self.clock.iso(t["called_at"]),
-            announcement=announcement(t["number"], t["counter"], self.cfg["speech"]),
-            audio_url=None, recalls=t["recalls"])
+            announcement=". ".join(text for _, text in parts),
+            audio_url=audio_url, recalls=t["recalls"])
 
     def call_number(self, counter_id, user, number) -> dict:
         """Call a specific waiting number among the tickets this counter may serve."""

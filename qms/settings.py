@@ -421,7 +421,8 @@ def validate(raw) -> dict:
 
 
 def load(path: str | Path) -> dict:
-    """Load and validate a config file; relative data_dir is resolved against it."""
+    """Load and validate a config file; relative data_dir and speech.voice_pack are resolved
+    against it."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -438,6 +439,9 @@ def load(path: str | Path) -> dict:
     data_dir = Path(cfg["server"]["data_dir"])
     if not data_dir.is_absolute():
         cfg["server"]["data_dir"] = str((path.parent / data_dir).resolve())
+    pack = cfg["speech"]["voice_pack"]
+    if pack and not Path(pack).is_absolute():
+        cfg["speech"]["voice_pack"] = str((path.parent / pack).resolve())
     return cfg
 
 

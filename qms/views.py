@@ -161,6 +161,26 @@ class Views:
                 "active": conf.active, "status": row["status"], "officer": row["officer"],
                 "pause_reason": row["pause_reason"], "current": current}
 
+    def counter_display(self, counter_id) -> dict:
+        """What the small screen above a counter shows: its names, status and the number
+        it calls or serves now (no officer name: the screen faces the public)."""
+        with self.storage.db() as db:
+            view = self.counter_view(db, counter_id)
+        conf = self.center.counters[counter_id]
+        current = view["current"]
+        return {"id": counter_id, "name": conf.name, "zone": conf.zone,
+                "status": view["status"], "active": conf.active,
+                "number": current and current["number"],
+                "ticket_status": current and current["status"]}
+
+    def ticket_by_number(self, number) -> dict | None:
+        """Today's ticket with this number (its row, token included), if any."""
+        with self.storage.db() as db:
+            row = db.execute("SELECT * FROM tickets WHERE day = ? AND number = ? "
+                             "ORDER BY id DESC LIMIT 1",
+                             [self.clock.service_day(), number]).fetchone()
+            return dict(row) if row else None
+
     def counters(self, lang="vi") -> list[dict]:
         with self.storage.db() as db:
             return [self.counter_view(db, cid, lang) for cid in self.center.counters]
@@ -196,3 +216,119 @@ class Views:
                       "service": r["service"], "called_at": self.clock.iso(r["at"])}
                      for r in rows]
             return {"zone": zone, "calls": calls, "waiting": self.waiting_counts(db, zone)}
+
+    # -- the officer's console ----------------------------------------------------------
+
+    def calling_order(self, db, counter_id, since_priority, limit=1) -> list:
+        """The waiting tickets (rows) the counter's next ``limit`` calls would take, in order,
+        if nothing else changed; call_next takes the first. The rule is docs/api.md "Who is
+        called next": priority or ordinary by the counter's ratio, then tickets sent to the
+        counter, then its services by rank (or weighted wait), then the queue key."""
+        conf = self.center.counters[counter_id]
+        services = list(conf.services)
+        marks = ",".join("?" * len(services))
+        where = (f"FROM tickets WHERE day = ? AND status = 'waiting' AND priority = ? AND "
+                 f"((target_counter IS NULL AND service IN ({marks})) OR target_counter = ?)")
+        if conf.weights:
+            weight = " ".join("WHEN ? THEN ?" for _ in services)
+            order = f"(queue_key - ?) * (CASE service {weight} ELSE 1 END)"  # -wait x weight
+            order_args = [self.clock.now()]
+            for s in services:
+                order_args += [s, conf.weights[s]]
+        else:
+            rank = " ".join(f"WHEN ? THEN {i}" for i in range(len(services)))
+            order = f"CASE service {rank} ELSE {len(services)} END"
+            order_args = services
+        # Within one kind the order never changes as tickets leave it, so the first
+        # ``limit`` of each kind, merged by the ratio, are the next ``limit`` calls.
+        day = self.clock.service_day()
+        priority, ordinary = (list(db.execute(
+            f"SELECT * {where} ORDER BY target_counter IS NULL, "
+            f"CASE WHEN target_counter IS NULL THEN {order} END, queue_key, id LIMIT ?",
+            [day, kind, *services, counter_id, *order_args, limit])) for kind in (1, 0))
+        ratio = self.cfg["queue"]["priority_ratio"]
+        picked, since = [], since_priority
+        while len(picked) < limit and (priority or ordinary):
+            take_priority = bool(priority) and (
+                not ordinary or conf.priority or since >= ratio - 1)
+            picked.append((priority if take_priority else ordinary).pop(0))
+            since = 0 if take_priority else since + 1
+        return picked
+
+    def console(self, counter_id, username, lang="vi", preview=8) -> dict:
+        """Everything an officer's console shows, read in one snapshot of the database: the
+        counter, its ticket in hand, the lines it calls from, its next calls and the
+        officer's own day."""
+        with self.storage.db() as db:
+            db.conn.execute("BEGIN")  # one read snapshot (WAL); rolled back on the way out
+            now = self.clock.now()
+            day = self.clock.service_day(now)
+            seq = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            counter = self.counter_view(db, counter_id, lang)
+            row = db.execute("SELECT since_priority, current_ticket FROM counters WHERE id = ?",
+                             [counter_id]).fetchone()
+            ticket = None
+            if row["current_ticket"]:
+                t = dict(db.execute("SELECT * FROM tickets WHERE id = ?",
+                                    [row["current_ticket"]]).fetchone())
+                if t["status"] in ("called", "serving"):
+                    ticket = self._console_ticket(t, now)
+            return {
+                "seq": seq, "counter": counter, "seated": counter["officer"] == username,
+                "ticket": ticket, "recall_limit": self.cfg["queue"]["recall_limit"],
+                "waiting": self._console_lines(db, counter_id, day, now, lang),
+                "next": [{"number": r["number"], "service": r["service"],
+                          "priority": bool(r["priority"]),
+                          "sent_here": r["target_counter"] == counter_id,
+                          "waited_s": round(now - r["issued_at"])}
+                         for r in self.calling_order(db, counter_id, row["since_priority"],
+                                                     preview)],
+                "stats": self.officer_day(db, username, day),
+            }
+
+    def _console_ticket(self, t, now) -> dict:
+        service = self.center.services.get(t["service"])
+        began = t["served_at"] if t["status"] == "serving" else t["called_at"]
+        return {"number": t["number"], "service": t["service"],
+                "prefix": service.prefix if service else None,
+                "priority": bool(t["priority"]), "status": t["status"],
+                "recalls": t["recalls"], "issued_at": self.clock.iso(t["issued_at"]),
+                "called_at": self.clock.iso(t["called_at"]),
+                "served_at": self.clock.iso(t["served_at"]),
+                "elapsed_s": round(max(0.0, now - began), 1)}
+
+    def _console_lines(self, db, counter_id, day, now, lang) -> list[dict]:
+        """Per service of the counter (in its calling order), then for the tickets sent to
+        the counter itself: how many wait, how many of them are priority, the longest
+        wait."""
+        services = list(self.center.counters[counter_id].services)
+        marks = ",".join("?" * len(services))
+        rows = {r[0]: r for r in db.execute(
+            f"SELECT service, COUNT(*), SUM(priority), MIN(issued_at) FROM tickets "
+            f"WHERE day = ? AND status = 'waiting' AND target_counter IS NULL AND service IN "
+            f"({marks}) GROUP BY service", [day, *services])}
+        here = db.execute("SELECT NULL, COUNT(*), SUM(priority), MIN(issued_at) FROM tickets "
+                          "WHERE day = ? AND status = 'waiting' AND target_counter = ?",
+                          [day, counter_id]).fetchone()
+        lines = []
+        for sid in [*services, None]:
+            r = rows.get(sid) if sid else here
+            s = self.center.services.get(sid) if sid else None
+            lines.append({"service": sid, "prefix": s and s.prefix,
+                          "name": s and s.name[lang], "waiting": r[1] if r else 0,
+                          "priority": (r[2] or 0) if r else 0,
+                          "longest_wait_s": round(now - r[3]) if r and r[3] else None})
+        return lines
+
+    def officer_day(self, db, username, day) -> dict:
+        """An officer's day from the event log: tickets called, served (completed), marked
+        no-show and transferred, and the mean time from call to completion."""
+        counts = {r[0]: (r[1], r[2]) for r in db.execute(
+            "SELECT type, COUNT(*), AVG(json_extract(data, '$.service_s')) FROM events "
+            "WHERE day = ? AND officer = ? AND type IN ('called', 'completed', 'no_show', "
+            "'transferred') GROUP BY type", [day, username])}
+        served, mean = counts.get("completed", (0, None))
+        return {"called": counts.get("called", (0,))[0], "served": served,
+                "no_show": counts.get("no_show", (0,))[0],
+                "transferred": counts.get("transferred", (0,))[0],
+                "service_avg_s": round(mean) if mean is not None else None}

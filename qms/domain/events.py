@@ -156,10 +156,21 @@ class DayReset(Event):
 
 @dataclass
 class DeviceFault(Event):
-    """A device failed: ``device`` (e.g. printer id), ``kind``, ``message``, ``number`` of
-    the ticket affected if any."""
+    """A device failed: ``device`` (``printer`` or ``printer:<kiosk>``), ``kind``
+    (``unreachable``, ``paper_out``, ``timeout``, ``error``), ``message`` (the technical
+    reason), ``number`` of the ticket affected if any, ``kiosk`` that issued it."""
 
     device: str
     kind: str
     message: str
     number: str | None = None
+    kiosk: str | None = None
+
+
+@dataclass
+class TicketPrinted(Event):
+    """A ticket came out of a printer: ``number``, ``device``, ``kiosk``."""
+
+    number: str
+    device: str
+    kiosk: str | None = None

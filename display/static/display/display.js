@@ -1,0 +1,166 @@
+/* Hall display: the newest call in the spotlight, the last calls, waiting counts, clock and
+   ticker; the zone's speaking display plays chime + voice for each call, one after another. */
+"use strict";
+(function () {
+  const {data, t, live, el} = QMS;
+  const room = data.zone ? "display:" + data.zone : "display";
+  const audio = document.getElementById("voice");
+  const state = {calls: [], waiting: {}, seq: 0, speaking: false, queue: [], playing: false};
+  // Read by the browser tests: what was played, when, and whether it played to its end.
+  window.QMS_DISPLAY = {played: [], state};
+  let socket = null;
+  let spotTimer = null;
+
+  function counterName(id) {
+    const c = data.counters[id];
+    return c ? c.name : t("display_counter_n", {counter: id});
+  }
+
+  function tick() {
+    const now = new Date();
+    const parts = new Intl.DateTimeFormat("en-GB", {
+      timeZone: data.timezone, weekday: "short", day: "2-digit", month: "2-digit",
+      year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+    }).formatToParts(now).reduce((acc, p) => (acc[p.type] = p.value, acc), {});
+    const weekdays = {Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 0};
+    document.getElementById("date").textContent = t("display_date", {
+      weekday: t("display_weekday_" + weekdays[parts.weekday]),
+      day: parts.day, month: parts.month, year: parts.year});
+    document.getElementById("clock").textContent =
+      `${parts.hour}:${parts.minute}:${parts.second}`;
+  }
+
+  function renderCalls() {
+    const body = document.getElementById("calls");
+    body.replaceChildren(...state.calls.slice(0, data.recent_calls).map((c, i) =>
+      el("tr", {class: i === 0 ? "first" : ""},
+         el("td", {text: c.number}), el("td", {text: counterName(c.counter)}))));
+  }
+
+  function spotlight(call, fresh) {
+    const box = document.getElementById("spotlight");
+    document.getElementById("spot-number").textContent = call ? call.number : "—";
+    document.getElementById("spot-where").textContent = call ?
+      t("display_go_to", {counter: counterName(call.counter), zone: call.zone}) : "";
+    document.getElementById("spot-subtitle").textContent = (call && call.announcement) || "";
+    box.classList.toggle("fresh", Boolean(fresh));
+    clearTimeout(spotTimer);
+    if (fresh) spotTimer = setTimeout(() => box.classList.remove("fresh"),
+                                      data.spotlight_s * 1000);
+  }
+
+  function renderWaiting() {
+    const rows = Object.values(state.waiting).filter((w) => w.waiting > 0)
+      .sort((a, b) => b.waiting - a.waiting);
+    const list = document.getElementById("waiting");
+    if (!rows.length) {
+      list.replaceChildren(el("span", {class: "wait-chip", text: t("display_nobody_waiting")}));
+      return;
+    }
+    list.replaceChildren(...rows.map((w) => {
+      const s = data.services[w.service] || {prefix: "", name: w.service};
+      return el("span", {class: "wait-chip"}, `${s.prefix} · ${s.name}`,
+                el("b", {text: String(w.waiting)}));
+    }));
+  }
+
+  function ticker() {
+    if (!data.notices.length) return;
+    const text = data.notices.join("   •   ");
+    const box = document.getElementById("ticker-text");
+    box.textContent = text;
+    box.style.setProperty("--ticker-s", Math.max(15, text.length / 6) + "s");
+    document.getElementById("ticker").hidden = false;
+  }
+
+  // -- sound: one queue, never two announcements at once ---------------------------------
+
+  function playNext() {
+    if (state.playing || !state.queue.length) return;
+    state.playing = true;
+    const item = state.queue.shift();
+    const sources = [];
+    if (data.chime) sources.push("/audio/chime.wav");
+    if (item.url) sources.push(item.url);
+    playEach(sources, item.number, () => { state.playing = false; playNext(); });
+  }
+
+  function playEach(sources, number, done) {
+    if (!sources.length) { done(); return; }
+    const src = sources.shift();
+    const entry = {src, number, start: performance.now(), end: null, ok: false};
+    window.QMS_DISPLAY.played.push(entry);
+    let over = false;
+    const finish = (ok) => {
+      if (over) return;
+      over = true;
+      clearTimeout(guard);
+      entry.end = performance.now();
+      entry.ok = ok;
+      audio.onended = audio.onerror = null;
+      playEach(sources, number, done);
+    };
+    const guard = setTimeout(() => finish(false), 30000);  // a stuck file never blocks the hall
+    audio.onended = () => finish(true);
+    audio.onerror = () => finish(false);
+    audio.src = src;
+    audio.play().catch(() => finish(false));
+  }
+
+  // -- live state ----------------------------------------------------------------------------
+
+  function onCall(p) {
+    if (p.seq && p.seq <= state.seq) return;  // already in the snapshot
+    if (data.zone && p.zone !== data.zone) return;
+    const call = {number: p.number, counter: p.counter, zone: p.zone, called_at: p.called_at,
+                  announcement: p.announcement};
+    state.calls.unshift(call);
+    state.calls.length = Math.min(state.calls.length, data.recent_calls);
+    renderCalls();
+    spotlight(call, true);
+    if (state.speaking) { state.queue.push({number: p.number, url: p.audio_url}); playNext(); }
+  }
+
+  function join() {
+    socket.emit("join", {room});
+  }
+
+  function claimSpeaker() {
+    socket.emit("speaker", {zone: data.zone, name: data.name}, (ack) => {
+      state.speaking = Boolean(ack && ack.speaking);
+      document.body.classList.toggle("is-speaker", state.speaking);
+    });
+  }
+
+  socket = live(() => [room], {
+    snapshot(s) {
+      if (s.room !== room) return;
+      state.seq = s.seq;
+      state.calls = s.calls;
+      state.waiting = {};
+      for (const w of s.waiting) state.waiting[w.service] = w;
+      renderCalls();
+      renderWaiting();
+      if (!document.getElementById("spotlight").classList.contains("fresh")) {
+        spotlight(s.calls[0], false);
+      }
+    },
+    ticket_called: onCall,
+    ticket_recalled: onCall,
+    queue_changed(p) {
+      if (p.seq && p.seq <= state.seq) return;
+      if (data.zone && p.zone !== data.zone) return;
+      state.waiting[p.service] = {service: p.service, waiting: p.waiting};
+      renderWaiting();
+    },
+    day_reset: join,
+    speaker(p) {
+      state.speaking = Boolean(p.speaking);
+      document.body.classList.toggle("is-speaker", state.speaking);
+    },
+    online(on) { if (on) claimSpeaker(); },
+  });
+  tick();
+  setInterval(tick, 1000);
+  ticker();
+})();
