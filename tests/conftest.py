@@ -211,9 +211,10 @@ class LiveServer:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=10)
 
-    def login(self, username, role="officer", counters=""):
-        """Create the account through the CLI, then log in; returns a requests.Session."""
-        if username != "admin":
+    def login(self, username, role="officer", counters="", create=True):
+        """Create the account through the CLI (unless ``create`` is false), then log in;
+        returns a requests.Session."""
+        if username != "admin" and create:
             out = subprocess.run(
                 [sys.executable, str(ROOT / "server.py"), "user", "add", username, "--role",
                  role, "--counters", counters, "--password-stdin", "--config",
@@ -267,12 +268,14 @@ def browser():
 def new_page(browser):
     """``new_page(width, height)``: a page in a fresh context (its own cookies); an uncaught
     script error on the page fails the test (console messages are kept in ``page.log``;
-    network errors are expected in the tests that stop the server)."""
+    network errors are expected in the tests that stop the server). The pages' CSP forbids
+    eval, which Playwright's string waits use, so tests bypass it unless they pass
+    ``bypass_csp=False`` (test_pages checks the pages run under it)."""
     contexts = []
 
     def make(width=1920, height=1080, **kw):
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      **kw)
+        kw.setdefault("bypass_csp", True)
+        context = browser.new_context(viewport={"width": width, "height": height}, **kw)
         contexts.append(context)
         page = context.new_page()
         page.errors, page.log = [], []
