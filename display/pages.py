@@ -17,7 +17,7 @@ def _qms():
 def home():
     qms = _qms()
     return render_page("display/home.html", "home_title", center=qms.center,
-                       kiosks=qms.cfg["kiosks"])
+                       kiosks=qms.cfg["kiosks"], open_to_lan=qms.cfg["issuing"]["open_to_lan"])
 
 
 def _names(lang):

@@ -38,8 +38,8 @@ def rooms_for(event, center) -> list[str] | None:
         return ["display", f"display:{event.zone}", "kiosk", "dashboard",
                 *(f"counter:{c}" for c in center.counters_by_service[event.service])]
     if isinstance(event, ev.CounterChanged):
-        return ["display", f"display:{event.zone}", "dashboard", f"counter:{event.counter}",
-                f"display:counter:{event.counter}"]
+        return ["display", f"display:{event.zone}", "dashboard", "kiosk",
+                f"counter:{event.counter}", f"display:counter:{event.counter}"]
     rooms = ["dashboard"]
     if event.token:
         rooms.append(f"ticket:{event.token}")

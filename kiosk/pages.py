@@ -1,0 +1,108 @@
+"""The ticket kiosk screen and the QR it shows.
+
+``/kiosk`` offers every service and issues without a kiosk id (only while
+``issuing.open_to_lan``); ``/kiosk/<id>`` is a kiosk of ``config.yaml``: its services (its
+own list, else those of its zone, else all), its printer, and, when it has a secret, opened
+as ``/kiosk/<id>?key=<secret>`` so that the page can send ``X-Kiosk-Secret`` when issuing.
+The page gets the center's names in both languages, so a visitor switches language without
+a reload; the live part (waiting, estimate, open) comes from the ``kiosk`` room.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import qrcode
+from flask import Response, current_app, request
+from qrcode.constants import ERROR_CORRECT_M
+from qrcode.image.svg import SvgPathFillImage
+
+from qms.domain.errors import Forbidden, NotFound
+from qms.i18n import LANGUAGES, catalogue_for
+from qms.pages import COMMON_MESSAGES, render_page
+
+from . import bp
+from .routes import status_url
+
+MESSAGES = ("kiosk_",)
+LIVE_FIELDS = ("waiting", "estimated_wait_s", "open", "closed_reason")
+
+
+def _qms():
+    return current_app.extensions["qms"]
+
+
+def offered_services(kiosk: dict | None) -> list:
+    """The services a kiosk offers, in the center's order."""
+    services = list(_qms().center.services.values())
+    if kiosk is None:
+        return services
+    if kiosk["services"]:
+        wanted = set(kiosk["services"])
+        return [s for s in services if s.id in wanted]
+    in_zone = [s for s in services if s.zone == kiosk["zone"]]
+    return in_zone or services
+
+
+def _page(kiosk: dict | None, secret: str):
+    qms = _qms()
+    center = qms.center
+    offered = offered_services(kiosk)
+    ids = {s.id for s in offered}
+    views = qms.service.views
+    seq = views.seq()  # read first: an event after it is news to the page, never lost
+    live = [{"id": s["id"], **{k: s[k] for k in LIVE_FIELDS}}
+            for s in views.services() if s["id"] in ids]
+    departments = [{"id": d["id"], "name": d["name"]} for d in center.departments.values()
+                   if any(s.department == d["id"] for s in offered)]
+    data = {
+        "kiosk": kiosk["id"] if kiosk else None,
+        "secret": secret,
+        "zone": kiosk["zone"] if kiosk else "",
+        "center": center.name,
+        "return_after_s": qms.cfg["kiosk"]["return_after_s"],
+        "priority": qms.cfg["kiosk"]["priority"],
+        "catalogues": {code: catalogue_for(code, COMMON_MESSAGES + MESSAGES)
+                       for code in LANGUAGES},
+        "zones": {z["id"]: {"name": z["name"], "floor": z["floor"]}
+                  for z in center.zones.values()},
+        "departments": departments,
+        "services": [{"id": s.id, "prefix": s.prefix, "name": s.name,
+                      "department": s.department, "zone": s.zone,
+                      "counters": center.counters_by_service[s.id]} for s in offered],
+        "live": {"seq": seq, "services": live},
+    }
+    return render_page("kiosk/kiosk.html", "kiosk_title", messages=MESSAGES, data=data,
+                       center=center, kiosk=kiosk)
+
+
+@bp.get("/kiosk")
+def kiosk_page():
+    if not _qms().cfg["issuing"]["open_to_lan"]:
+        raise Forbidden("kiosk_required")
+    return _page(None, "")
+
+
+@bp.get("/kiosk/<kiosk_id>")
+def registered_kiosk_page(kiosk_id):
+    kiosk = _qms().center.kiosks.get(kiosk_id)
+    if kiosk is None:
+        raise NotFound("unknown_kiosk", kiosk=kiosk_id[:64])
+    if kiosk["secret"]:
+        sent = request.args.get("key", "")
+        if not hmac.compare_digest(sent.encode(), kiosk["secret"].encode()):
+            raise Forbidden("kiosk_secret")
+    return _page(kiosk, kiosk["secret"])
+
+
+@bp.get("/kiosk/qr/<token>.svg")
+def ticket_qr(token):
+    """The QR of a ticket's status page, as SVG on a white ground (quiet zone included)."""
+    if not 16 <= len(token) <= 64 or _qms().service.views.ticket_by_token(token) is None:
+        raise NotFound("unknown_ticket")
+    image = qrcode.make(status_url(token), image_factory=SvgPathFillImage,
+                        error_correction=ERROR_CORRECT_M)
+    response = Response(image.to_string(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
