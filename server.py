@@ -74,27 +74,6 @@ def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     return app
 
 
-class _NoSpeech:  # TEMPORARY
-    available, reason = False, "not built yet"
-
-    def __init__(self, audio_dir):
-        self.audio_dir = audio_dir
-
-    def request(self, parts):
-        return None
-
-    def wait(self, key, timeout):
-        return None
-
-
-class _NoPrinters:  # TEMPORARY
-    def submit(self, kiosk, ticket):
-        return None
-
-    def device_for(self, kiosk):
-        return None
-
-
 def _audio_url(key):
     return f"/audio/{key}.wav" if key else None
 
@@ -102,10 +81,8 @@ def _audio_url(key):
 def _speech(cfg, data_dir):
     """The voice of the calls; without one (no espeak-ng, no pack) calls still show and
     chime, and the log says once why there is no voice."""
-    try:
-        from qms.speech import Speech, write_chime
-    except ImportError:  # TEMPORARY while qms/speech.py is being written
-        return _NoSpeech(data_dir / "audio")
+    from qms.speech import Speech, write_chime
+
     speech_cfg = cfg["speech"]
     pack_dir = Path(speech_cfg["voice_pack"] or data_dir / "voice_pack")
     audio_dir = data_dir / "audio"
@@ -120,10 +97,7 @@ def _speech(cfg, data_dir):
 def _printers(cfg, publisher, views):
     """Ticket printers whose faults and successes reach the kiosks and supervisors."""
     from qms.domain.events import DeviceFault, TicketPrinted
-    try:
-        from qms.printing import Printers
-    except ImportError:  # TEMPORARY while qms/printing.py is being written
-        return _NoPrinters()
+    from qms.printing import Printers
 
     def kiosk_of(number):
         ticket = views.ticket_by_number(number) if number else None
@@ -133,8 +107,7 @@ def _printers(cfg, publisher, views):
         event.seq = views.seq()
         publisher([event])
 
-    def on_fault(device, kind, message, number=None):
-        log.warning("printer %s: %s (%s), ticket %s", device, kind, message, number)
+    def on_fault(device, kind, message, number=None):  # the worker has logged it
         push(DeviceFault(device=device, kind=kind, message=message, number=number,
                          kiosk=kiosk_of(number)))
 
