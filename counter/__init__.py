@@ -2,7 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/counter")
+# Files in counter/static/counter/ are served at /static/counter/<file>.
+bp = Blueprint("counter", __name__, template_folder="templates",
+               static_folder="static/counter", static_url_path="/static/counter")
 
-from . import routes  # noqa: E402,F401  (registers the routes on bp)
+from . import pages, routes  # noqa: E402,F401  (registers the routes on bp)

@@ -4,7 +4,7 @@ import secrets
 
 from flask import current_app, jsonify, request, session
 
-from qms.domain.errors import NotAuthenticated, NotFound, ValidationError
+from qms.domain.errors import Forbidden, NotAuthenticated, NotFound, ValidationError
 from qms.web import current_user, error_response, field, json_body, lang, staff_required
 
 from . import bp
@@ -160,3 +160,13 @@ def transfer(user, counter_id):
     ticket = _qms().service.transfer(_counter_id(counter_id), user, service=target_service,
                                      counter=target_counter, placement=placement)
     return jsonify({"ticket": ticket})
+
+
+@bp.get("/api/counters/<int:counter_id>/console")
+@staff_required()
+def console_state(user, counter_id):
+    """What the officer's console shows; read by any staff member who may sit there."""
+    _counter_id(counter_id)
+    if user["role"] == "officer" and user["counters"] and counter_id not in user["counters"]:
+        raise Forbidden("counter_not_allowed", counter=counter_id)
+    return jsonify(_qms().service.views.console(counter_id, user["username"], lang()))
