@@ -1,6 +1,7 @@
 """Hall display API: recent calls, waiting counts, and the sound of the calls."""
 
 import re
+import time
 
 from flask import current_app, jsonify, request, send_file
 
@@ -32,7 +33,21 @@ def audio(key):
     The name is a digest of the words, so the file never changes: cached for a day."""
     if not AUDIO_KEY.fullmatch(key):
         raise NotFound("unknown_audio")
-    path = current_app.extensions["qms"].speech.wait(key, timeout=10)
+    qms = current_app.extensions["qms"]
+    path = qms.speech.wait(key, timeout=10)
+    if path is None and qms.cfg["server"]["message_queue"]:
+        # Several processes: the call may have been voiced by another one, on the same
+        # data folder; give it a moment to land there.
+        path = _appears(qms.speech.path(key), timeout=3)
     if path is None:
         raise NotFound("unknown_audio")
     return send_file(path, mimetype="audio/wav", max_age=86400, conditional=True)
+
+
+def _appears(path, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path
+        time.sleep(0.05)  # a greenlet sleep under gevent
+    return None

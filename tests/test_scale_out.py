@@ -53,6 +53,9 @@ def test_a_call_on_one_process_reaches_a_display_on_another(tmp_path, redis_url)
             if name == "ticket_called":
                 break
         assert payload["number"] == ticket["number"] and payload["counter"] == 1
+        # The display asks its own process for the sound the other process voiced.
+        audio = requests.get(second.url + payload["audio_url"], timeout=15)
+        assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
     finally:
         display.disconnect()
         first.kill()
