@@ -228,6 +228,55 @@ def test_a_fast_double_tap_gives_one_ticket(live_server, new_page):
     assert [row[0] for row in tickets(live_server)] == ["PA001", "PC001", "XC001"]
 
 
+def test_a_finger_that_wobbles_on_a_service_still_gets_its_ticket(live_server, new_page):
+    # An unsteady finger moves a little between touching and lifting. Were the page
+    # pannable, Chromium would take that as the start of a pan and cancel the press.
+    page = new_page(1080, 1920, has_touch=True)
+    page.goto(live_server.url + "/kiosk")
+    department(page, "Sở Tư pháp").tap()
+    page.wait_for_selector("#k-services-screen:not(.k-settling)")
+    box = service(page, "Quốc tịch").bounding_box()
+    x, y = box["x"] + box["width"] / 3, box["y"] + box["height"] / 3
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 11):  # 30 px down and right, still inside the tile
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+            {"x": x + 3 * step, "y": y + 3 * step}]})
+        page.wait_for_timeout(16)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.locator("#k-done").wait_for()
+    assert page.locator("#k-number").inner_text() == "PA001"
+    assert tickets(live_server) == [("PA001", "quoc-tich", 0, None)]
+    assert page.evaluate("visualViewport.scale") == 1
+
+
+LONG_NUMBER = small_with(departments=[
+    {"id": "tu-phap", "name": "Sở Tư pháp", "zone": "A", "services": [
+        {"id": "quoc-tich", "prefix": "MĐ", "name": "Quốc tịch"},
+        {"id": "cong-chung", "prefix": "PC", "name": "Công chứng"}]},
+    *SMALL["departments"][1:],
+])
+
+
+def test_a_long_number_shrinks_to_fit_a_portrait_screen_instead_of_being_cut_off(
+        servers, new_page, tmp_path):
+    srv = servers(tmp_path, {"issuing": {"number_digits": 5}}, base=LONG_NUMBER)
+    page = new_page(1080, 1920)
+    page.goto(srv.url + "/kiosk")
+    page.wait_for_function("document.fonts.check('30px \"Be Vietnam Pro\"')")
+    department(page, "Sở Tư pháp").click()
+    service(page, "Quốc tịch").click()
+    page.locator("#k-done").wait_for()
+    number = page.locator("#k-number")
+    assert number.inner_text() == "MĐ00001"
+    fit = number.evaluate("n => [n.scrollWidth, n.clientWidth, n.getBoundingClientRect().right,"
+                          " parseFloat(getComputedStyle(n).fontSize)]")
+    scroll_width, client_width, right, size = fit
+    assert scroll_width <= client_width and right <= 1080, fit
+    assert size >= 150, fit  # smaller, still read from afar
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 1080
+
+
 CLOSED = small_with(departments=[
     {"id": "tu-phap", "name": "Sở Tư pháp", "zone": "A", "services": [
         {"id": "quoc-tich", "prefix": "PA", "name": "Quốc tịch", "daily_limit": 1},
@@ -423,7 +472,7 @@ def test_a_printed_ticket_tells_the_visitor_to_take_it(servers, new_page, tmp_pa
     page = new_page(1920, 1080)
     ticket = take_a_ticket(page, srv.url + "/kiosk/k-b")
     assert ticket["print"] == "printer:k-b"
-    page.wait_for_function("document.getElementById('k-print').textContent === 'Mời nhận vé'")
+    page.wait_for_function("document.getElementById('k-print').textContent === 'Mời nhận phiếu'")
     assert paper.stat().st_size > 1000
 
 
@@ -435,6 +484,7 @@ def test_a_failed_print_leaves_the_number_and_qr_on_screen(servers, new_page, tm
     assert ticket["print"] == "printer"
     page.locator("#k-print.k-print-failed").wait_for()
     assert page.locator("#k-print").inner_text().startswith("Máy in gặp sự cố")
+    assert page.locator("#k-print").inner_text().endswith("nhân viên có thể in lại phiếu.")
     assert page.locator("#k-number").inner_text() == ticket["number"] == "XC001"
     assert page.locator("#k-qr").is_visible()
     assert tickets(srv) == [("XC001", "nha-o", 0, None)]

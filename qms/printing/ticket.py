@@ -173,12 +173,25 @@ def wait_text(seconds: int | None, lang: str) -> str | None:
     return translate("print_wait_hours", lang, hours=minutes // 60, minutes=minutes % 60)
 
 
+def counter_list(counters) -> str:
+    """'1–11, 23' for counters 1 to 11 and 23, as the kiosk screen writes them: three or
+    more in a row become a range, so a long list does not fill a narrow ticket."""
+    runs: list[list[int]] = []
+    for c in sorted(set(counters)):
+        if runs and c == runs[-1][-1] + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return ", ".join(f"{run[0]}\u2013{run[-1]}" if len(run) > 2 else ", ".join(map(str, run))
+                     for run in runs)
+
+
 def where_parts(t: TicketPrint) -> list[str]:
-    """['Mời đến quầy: 1, 2, 3', 'Khu A']; either part is left out when unknown."""
+    """['Mời đến quầy: 1–3, 5', 'Khu A']; either part is left out when unknown."""
     parts = []
     if t.counters:
         key = "print_counter_one" if len(t.counters) == 1 else "print_counters_many"
-        parts.append(translate(key, t.lang, counters=", ".join(str(c) for c in t.counters)))
+        parts.append(translate(key, t.lang, counters=counter_list(t.counters)))
     if t.zone:
         parts.append(translate("print_zone", t.lang, zone=t.zone))
     return parts

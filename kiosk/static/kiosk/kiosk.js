@@ -380,6 +380,7 @@
     ui.priority = false; // priority mode is for one ticket
     renderTicket();
     show("done");
+    fitNumber();
     ui.remaining = Math.max(1, Math.round(D.return_after_s));
     renderCountdown();
     clearInterval(ui.timer);
@@ -407,6 +408,16 @@
     if (qr.getAttribute("src") !== src) qr.src = src;
     qr.alt = t("kiosk_qr_alt", {number: ticket.number});
     renderPrint();
+  }
+
+  function fitNumber() {
+    // The number is the one thing the visitor must read: a long one ("MM1000", "ĐXA1234")
+    // gets smaller rather than cut off at the edge of a portrait screen.
+    const node = $("k-number");
+    node.style.fontSize = "";
+    if (screens.done.hidden || node.scrollWidth <= node.clientWidth) return;
+    const size = parseFloat(getComputedStyle(node).fontSize);
+    node.style.fontSize = Math.floor(size * node.clientWidth / node.scrollWidth) + "px";
   }
 
   function renderPrint() {
@@ -513,7 +524,10 @@
     }
   }, 5000);
 
-  window.addEventListener("resize", () => refit(true));
+  window.addEventListener("resize", () => {
+    refit(true);
+    fitNumber();
+  });
 
   // -- the connection ------------------------------------------------------------------
 
