@@ -34,14 +34,7 @@ def _qms():
 
 def offered_services(kiosk: dict | None) -> list:
     """The services a kiosk offers, in the center's order."""
-    services = list(_qms().center.services.values())
-    if kiosk is None:
-        return services
-    if kiosk["services"]:
-        wanted = set(kiosk["services"])
-        return [s for s in services if s.id in wanted]
-    in_zone = [s for s in services if s.zone == kiosk["zone"]]
-    return in_zone or services
+    return _qms().center.offered_by(kiosk)
 
 
 def _page(kiosk: dict | None, secret: str):
@@ -72,8 +65,9 @@ def _page(kiosk: dict | None, secret: str):
                       "counters": center.counters_by_service[s.id]} for s in offered],
         "live": {"seq": seq, "services": live},
     }
+    # A kiosk starts in the center's language for every visitor: no remembered choice.
     return render_page("kiosk/kiosk.html", "kiosk_title", messages=MESSAGES, data=data,
-                       center=center, kiosk=kiosk)
+                       center=center, kiosk=kiosk, remember=False)
 
 
 @bp.get("/kiosk")

@@ -47,6 +47,9 @@ def issue():
     priority = field(data, "priority", bool, default=False)
     kiosk = field(data, "kiosk", str, max_len=64)
     _check_kiosk(kiosk)
+    if kiosk is not None and service in _qms().center.services and service not in {
+            s.id for s in _qms().center.offered_by(_qms().center.kiosks[kiosk])}:
+        raise Forbidden("kiosk_service", kiosk=kiosk, service=service)
     ticket = _qms().service.issue(service, priority=priority, kiosk=kiosk)
     ticket["status_url"] = status_url(ticket["token"])
     # Printing runs on the printer's own worker: the ticket exists whatever happens there.

@@ -62,3 +62,14 @@ class Center:
             if c.active:
                 for s in c.services:
                     self.counters_by_service[s].append(c.id)
+
+    def offered_by(self, kiosk: dict | None) -> list[Service]:
+        """The services a kiosk offers, in the center's order: its own list, else those of
+        its zone, else all (also for an unregistered kiosk)."""
+        services = list(self.services.values())
+        if kiosk is None:
+            return services
+        if kiosk["services"]:
+            wanted = set(kiosk["services"])
+            return [s for s in services if s.id in wanted]
+        return [s for s in services if s.zone == kiosk["zone"]] or services

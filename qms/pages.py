@@ -23,17 +23,20 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-def page_language() -> str:
-    """``?lang=``, then the remembered choice, then the center's language."""
-    asked = request.args.get("lang") or request.cookies.get("lang")
+def page_language(remember=True) -> str:
+    """``?lang=``, then the remembered choice (if ``remember``), then the center's
+    language."""
+    asked = request.args.get("lang") or (request.cookies.get("lang") if remember else None)
     g.lang = asked if asked in LANGUAGES else current_app.config["QMS_DEFAULT_LANG"]
     return g.lang
 
 
-def render_page(template: str, title_id: str, *, messages=(), data=None, **context):
+def render_page(template: str, title_id: str, *, messages=(), data=None, remember=True,
+                **context):
     """An HTML screen in the request's language; ``messages`` are the catalogue id prefixes
-    the page's script needs, ``data`` what it starts from."""
-    page_lang = page_language()
+    the page's script needs, ``data`` what it starts from. ``remember=False`` (the kiosk,
+    shared by every visitor) neither reads nor sets the language cookie."""
+    page_lang = page_language(remember)
     other = next(code for code in LANGUAGES if code != page_lang)
     page_data = {"lang": page_lang, "messages": catalogue_for(page_lang, COMMON_MESSAGES +
                                                               tuple(messages)),
@@ -49,6 +52,6 @@ def render_page(template: str, title_id: str, *, messages=(), data=None, **conte
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
-    if request.args.get("lang") in LANGUAGES:
+    if remember and request.args.get("lang") in LANGUAGES:
         response.set_cookie("lang", page_lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response

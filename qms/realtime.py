@@ -27,11 +27,10 @@ def rooms_for(event, center) -> list[str] | None:
     """Where an event goes; None means everyone."""
     if isinstance(event, ev.DayReset):
         return None
-    if isinstance(event, (ev.DeviceFault, ev.TicketPrinted)):
-        rooms = ["dashboard", "kiosk"]
-        if event.kiosk:
-            rooms.append(f"kiosk:{event.kiosk}")
-        return rooms
+    if isinstance(event, ev.DeviceFault):
+        return ["dashboard"]  # kiosks get it without the technical message (Publisher)
+    if isinstance(event, ev.TicketPrinted):
+        return ["dashboard", *kiosk_rooms(event)]
     if isinstance(event, ev.PositionChanged):
         return [f"ticket:{event.token}"]
     if isinstance(event, ev.QueueChanged):
@@ -53,6 +52,10 @@ def rooms_for(event, center) -> list[str] | None:
     return rooms
 
 
+def kiosk_rooms(event) -> list[str]:
+    return ["kiosk", f"kiosk:{event.kiosk}"] if event.kiosk else ["kiosk"]
+
+
 class Publisher:
     """Sends committed events to their rooms. Called by the services after commit."""
 
@@ -64,6 +67,11 @@ class Publisher:
             try:
                 socketio.emit(event.event_name(), event.payload(),
                               to=rooms_for(event, self.center))
+                if isinstance(event, ev.DeviceFault):
+                    # Kiosk rooms are open to anyone on the LAN: they learn that their
+                    # ticket did not print, not the printer's address or error text.
+                    socketio.emit(event.event_name(), {**event.payload(), "message": ""},
+                                  to=kiosk_rooms(event))
                 if isinstance(event, ev.CounterChanged) and event.previous_officer \
                         and event.previous_officer != event.officer:
                     # Whoever left the seat stops following that counter.

@@ -28,7 +28,18 @@ def lang() -> str:
     return g.lang
 
 
+def _printable(value):
+    """A parameter safe to echo: type names translated, text that is not valid Unicode
+    (lone surrogates from JSON escapes) replaced rather than failing to encode."""
+    if isinstance(value, str):
+        if value.startswith("type_"):
+            return translate(value, lang())
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def error_response(msg_id, http_status, **params):
+    params = {k: _printable(v) for k, v in params.items()}
     body = {"error": translate(msg_id, lang(), **params), "code": msg_id}
     return jsonify(body), http_status
 
@@ -64,7 +75,7 @@ def json_body(*, allowed: set[str]) -> dict:
     return data
 
 
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer"}
+_TYPE_NAMES = {str: "type_string", bool: "type_bool", int: "type_int"}  # catalogue ids
 
 
 def field(data: dict, name: str, kind, *, required=False, default=None, max_len=200):
@@ -77,7 +88,17 @@ def field(data: dict, name: str, kind, *, required=False, default=None, max_len=
         raise ValidationError("field_type", field=name, expected=_TYPE_NAMES[kind])
     if kind is str and len(value) > max_len:
         raise ValidationError("field_too_long", field=name, max=max_len)
+    if kind is str and not value.isprintable() and not _encodes(value):
+        raise ValidationError("field_not_text", field=name)
     return value
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in the JSON
+        return False
 
 
 # -- staff sessions -----------------------------------------------------------------------

@@ -114,6 +114,9 @@ BAD_TICKET_BODIES = [
     ("priority a string", '{"service": "quoc-tich", "priority": "yes"}', 400, "field_type"),
     ("priority a number", '{"service": "quoc-tich", "priority": 1}', 400, "field_type"),
     ("unknown field", '{"service": "quoc-tich", "colour": "red"}', 400, "unknown_field"),
+    ("service a lone surrogate", '{"service": "\\ud800"}', 400, "field_not_text"),
+    ("kiosk a lone surrogate", '{"service": "quoc-tich", "kiosk": "\\udfff"}', 400,
+     "field_not_text"),
     ("unknown service", '{"service": "xyz"}', 404, "unknown_service"),
     ("unknown kiosk", '{"service": "quoc-tich", "kiosk": "k9"}', 404, "unknown_kiosk"),
     ("very long service", json.dumps({"service": "x" * 5000}), 400, "field_too_long"),
@@ -218,3 +221,10 @@ def test_unknown_routes_and_methods_answer_json(client):
     assert r.status_code == 405 and r.json["code"] == "method_not_allowed"
     r = client.post("/api/tickets", data="x" * 70000, content_type="application/json")
     assert r.status_code == 413 and "error" in r.json
+
+
+def test_a_type_error_is_worded_in_the_language_of_the_request(client):
+    r = client.post("/api/tickets", json={"service": "quoc-tich", "priority": "yes"})
+    assert r.json["error"] == "Trường 'priority' phải là true hoặc false."
+    r = client.post("/api/tickets?lang=en", json={"service": 12})
+    assert r.json["error"] == "Field 'service' must be a string."

@@ -58,3 +58,13 @@ def test_the_start_page_opens_in_a_real_browser_with_the_vendored_font(live_serv
     page.click("text=English")
     page.wait_for_selector("html[lang=en]")
     assert [line for line in page.log if "Content Security Policy" in line] == []
+
+
+def test_a_kiosk_always_starts_in_the_centers_language_whatever_the_last_visitor_chose(
+        client):
+    english = client.get("/kiosk?lang=en")
+    assert '<html lang="en">' in english.get_data(as_text=True)
+    assert "Set-Cookie" not in english.headers  # nothing remembered for the next visitor
+    client.set_cookie("lang", "en")
+    assert '<html lang="vi">' in client.get("/kiosk").get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)  # other screens do
