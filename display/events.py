@@ -14,7 +14,7 @@ import threading
 
 from flask import current_app, request
 
-from qms.realtime import socketio
+from qms.realtime import _ack_error, socketio
 
 _lock = threading.Lock()
 _zones: dict[str, list[tuple[str, str]]] = {}  # zone ("" = whole center) -> (sid, name)
@@ -37,10 +37,16 @@ def register_handlers():
         zones = current_app.extensions["qms"].center.zones
         zone = data.get("zone") if isinstance(data, dict) else None
         name = data.get("name", "") if isinstance(data, dict) else ""
-        if not isinstance(zone, str) or zone and zone not in zones:
-            return {"ok": False, "code": "unknown_zone", "error": "unknown zone"}
-        if not isinstance(name, str) or len(name) > 64:
-            return {"ok": False, "code": "field_type", "error": "name: a short string"}
+        if zone is None:
+            return _ack_error("field_required", field="zone")
+        if not isinstance(zone, str):
+            return _ack_error("field_type", field="zone", expected="type_string")
+        if zone and zone not in zones:
+            return _ack_error("unknown_zone", zone=zone[:32])
+        if not isinstance(name, str):
+            return _ack_error("field_type", field="name", expected="type_string")
+        if len(name) > 64:
+            return _ack_error("field_too_long", field="name", max=64)
         wanted = _wanted(zone)
         with _lock:
             before = _elected(zone, wanted)

@@ -83,6 +83,8 @@ class Publisher:
 def _ack_error(msg_id, **params):
     from .i18n import translate
     lang = session.get("lang") or current_app.config["QMS_DEFAULT_LANG"]
+    params = {k: translate(v, lang) if isinstance(v, str) and v.startswith("type_") else v
+              for k, v in params.items()}  # type names come from the catalogue too
     return {"ok": False, "code": msg_id, "error": translate(msg_id, lang, **params)}
 
 

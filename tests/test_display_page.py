@@ -204,6 +204,14 @@ def test_a_display_that_loses_the_server_says_so_keeps_its_calls_and_recovers(
     hall.kill(signal.SIGKILL)
     page.wait_for_selector("#offline", state="visible", timeout=10000)
     assert page.inner_text("#spot-number") == first  # still shows what it had
+    assert page.evaluate("""() => {  // discreet: it hides neither the date nor the clock
+        const o = document.getElementById('offline').getBoundingClientRect();
+        return ['date', 'clock', 'spot-number'].every((id) => {
+            const r = document.getElementById(id).getBoundingClientRect();
+            return o.right <= r.left || o.left >= r.right || o.bottom <= r.top ||
+                   o.top >= r.bottom;
+        });
+    }""")
     hall.start()
     page.wait_for_selector("#offline", state="hidden", timeout=5000)
     desk = Counter(hall, create=False)  # the seat survived the restart; log in again
@@ -223,3 +231,156 @@ def test_a_display_of_an_unknown_zone_or_counter_is_a_clear_404(hall):
     assert r.json()["error"] == "Không có khu 'ZZ'."
     assert requests.get(hall.url + "/audio/not-a-key.wav", timeout=5).status_code == 404
     assert requests.get(hall.url + "/audio/" + "ab" * 16 + ".wav", timeout=5).status_code == 404
+
+
+# -- a big zone: many services with long names, long numbers -------------------------------
+
+LONG_NAMES = ["Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm",
+              "Đăng ký bản công bố sản phẩm thực phẩm", "Nuôi con nuôi có yếu tố nước ngoài",
+              "Giám định tư pháp; trọng tài, hòa giải thương mại",
+              "Giấy phép lao động cho người nước ngoài", "Thừa phát lại; quản tài viên"]
+BIG_SERVICES = [{"id": f"s{i}", "prefix": f"Đ{'ABCDEGHKLMNPQRSTUVXY'[i // 6]}{'ABCDEG'[i % 6]}",
+                 "name": f"{LONG_NAMES[i % len(LONG_NAMES)]} ({i})"} for i in range(24)]
+
+
+@pytest.fixture
+def big_hall(tmp_path):
+    """Zone A with 24 services of long names, three-letter prefixes and four digits."""
+    config = make_config(tmp_path, {
+        "server": {"async_mode": "gevent"}, "issuing": {"number_digits": 4},
+        "zones": [{"id": "A", "floor": 1, "name": {"vi": "Khu A", "en": "Zone A"}}],
+        "departments": [{"id": "big", "name": "Sở lớn", "zone": "A",
+                         "services": BIG_SERVICES}],
+        "counters": [{"id": 1, "zone": "A", "services": [s["id"] for s in BIG_SERVICES]}]})
+    srv = LiveServer(config).start()
+    yield srv
+    srv.kill(signal.SIGTERM)
+
+
+def visible_chips(page):
+    """The waiting chips on screen now; fails if one is cut off by the band's edge."""
+    return page.evaluate("""() => {
+        const band = document.getElementById('waiting').getBoundingClientRect();
+        return [...document.querySelectorAll('#waiting .wait-chip')]
+          .filter((c) => c.getClientRects().length).map((c) => {
+            const r = c.getBoundingClientRect();
+            return {text: c.textContent, inside: r.bottom <= band.bottom + 1 &&
+                    r.right <= band.right + 1 && c.scrollWidth <= c.clientWidth};
+          });
+    }""")
+
+
+def test_every_waiting_service_shows_a_page_at_a_time_and_none_is_cut_off(big_hall, new_page):
+    desk = Counter(big_hall)
+    for s in BIG_SERVICES:
+        desk.issue(s["id"])
+    page = open_display(new_page, big_hall)
+    page.wait_for_function("document.fonts.status === 'loaded' && "
+                           "document.querySelectorAll('#waiting .wait-chip').length === 24")
+    pages = page.evaluate("window.QMS_DISPLAY.state.pages")
+    assert pages > 1 and page.inner_text("#waiting-page") == f"1/{pages}"
+    seen = []
+    for _ in range(pages):
+        chips = visible_chips(page)
+        assert chips and all(c["inside"] for c in chips), chips
+        seen += [c["text"] for c in chips]
+        page.evaluate("window.QMS_DISPLAY.nextPage()")
+    assert sorted(seen) == sorted(f"{s['prefix']} · {s['name']}1" for s in BIG_SERVICES)
+    assert page.inner_text(".zone-name") == "Khu A"  # not "Khu A · Khu A"
+
+
+def number_fits(page, selector, box_selector=None):
+    return page.evaluate("""([sel, boxSel]) => {
+        const r = document.querySelector(sel).getBoundingClientRect();
+        const b = boxSel ? document.querySelector(boxSel).getBoundingClientRect()
+                         : {left: 0, right: innerWidth};
+        return r.left >= b.left - 1 && r.right <= b.right + 1 &&
+               document.documentElement.scrollWidth <= innerWidth;
+    }""", [selector, box_selector])
+
+
+def test_a_long_number_fits_the_spotlight_and_counter_screens_of_any_shape(
+        big_hall, new_page):
+    desk = Counter(big_hall)
+    number = desk.issue(BIG_SERVICES[0]["id"])
+    assert number == "ĐAA0001"
+    desk.call_next()
+    hall = open_display(new_page, big_hall)
+    hall.wait_for_function("document.fonts.status === 'loaded'")
+    hall.wait_for_function(f"document.getElementById('spot-number').textContent === '{number}'")
+    assert number_fits(hall, "#spot-number", "#spotlight")
+    assert hall.evaluate("document.getElementById('spot-number')"
+                         ".getBoundingClientRect().height") >= 1080 / 10
+    for width, height in ((1920, 1080), (1024, 768), (1280, 1024), (1080, 1920)):
+        page = new_page(width, height)
+        page.goto(big_hall.url + "/display/counter/1")
+        page.wait_for_function(f"document.getElementById('cs-number').textContent === "
+                               f"'{number}' && document.fonts.status === 'loaded'")
+        page.wait_for_timeout(100)  # the fonts-ready refit
+        assert number_fits(page, "#cs-number"), (width, height)
+
+
+def test_pausing_while_serving_keeps_the_number_on_the_counter_screen(hall, new_page):
+    desk = Counter(hall)
+    number = desk.issue()
+    desk.call_next()
+    desk.act("serve")
+    page = new_page(1280, 720)
+    page.goto(hall.url + "/display/counter/1")
+    page.wait_for_function("document.getElementById('cs-state').textContent === "
+                           "'Đang phục vụ'")
+    state = "[document.getElementById('cs-number').textContent, " \
+            "document.getElementById('cs-state').textContent]"
+    assert desk.http.post(f"{hall.url}/api/counters/1/pause", json={}).status_code == 200
+    page.wait_for_function(f"{state}[1] === 'Tạm dừng'")
+    assert page.evaluate(state) == [number, "Tạm dừng"]  # as a reload would show it
+    desk.act("resume")
+    page.wait_for_function(f"{state}[1] !== 'Tạm dừng'")
+    assert page.evaluate(state) == [number, "Đang phục vụ"]
+    desk.act("complete")
+    page.wait_for_function(f"{state}[0] === '—'")
+    assert page.evaluate(state) == ["—", "Xin chờ gọi số"]
+
+
+def test_a_display_that_stops_speaking_drops_what_it_had_left_to_say(tmp_path, new_page):
+    zones = [{**ZONES[0], "speaker": "loa-chinh"}, ZONES[1]]
+    srv = LiveServer(make_config(tmp_path, {"server": {"async_mode": "gevent"},
+                                            "zones": zones})).start()
+    try:
+        stand_in = open_display(new_page, srv)
+        stand_in.wait_for_function("document.body.classList.contains('is-speaker')")
+        desks = [Counter(srv, counter=c, name=f"can-bo-{c}") for c in (1, 2)]
+        for desk in desks:
+            desk.issue()
+            desk.call_next()  # two announcements: the second waits for the first
+        stand_in.wait_for_function("window.QMS_DISPLAY.played.length >= 2")
+        named = open_display(new_page, srv, "/display/A?name=loa-chinh")
+        named.wait_for_function("document.body.classList.contains('is-speaker')")
+        stand_in.wait_for_function("!document.body.classList.contains('is-speaker')")
+        quiet_at = stand_in.evaluate("performance.now()")
+        stand_in.wait_for_timeout(2000)
+        entries = played(stand_in)
+        assert all(e["end"] is not None and e["end"] <= quiet_at + 100 for e in entries)
+        assert len(entries) < 4  # the second call was never started
+    finally:
+        srv.kill(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("payload, code, error", [
+    ({"zone": "ZZ"}, "unknown_zone", "Không có khu 'ZZ'."),
+    ({"zone": 5}, "field_type", "Trường 'zone' phải là một chuỗi ký tự."),
+    ({}, "field_required", "Thiếu trường 'zone'."),
+    ("A", "field_required", "Thiếu trường 'zone'."),
+    ({"zone": "A", "name": 5}, "field_type", "Trường 'name' phải là một chuỗi ký tự."),
+    ({"zone": "A", "name": "x" * 65}, "field_too_long", "Trường 'name' dài quá 64 ký tự."),
+])
+def test_a_bad_speaker_claim_gets_a_clear_translated_refusal(hall, payload, code, error):
+    import socketio
+    sio = socketio.SimpleClient()
+    sio.connect(hall.url, transports=["websocket"])
+    try:
+        assert sio.call("speaker", payload, timeout=5) == {"ok": False, "code": code,
+                                                           "error": error}
+        assert sio.call("speaker", {"zone": "A"}, timeout=5)["ok"] is True
+    finally:
+        sio.disconnect()

@@ -5,11 +5,14 @@
   const {data, t, live, el} = QMS;
   const room = data.zone ? "display:" + data.zone : "display";
   const audio = document.getElementById("voice");
-  const state = {calls: [], waiting: {}, seq: 0, speaking: false, queue: [], playing: false};
+  const state = {calls: [], waiting: {}, seq: 0, speaking: false, queue: [], playing: false,
+                 page: 0, pages: 1};
+  const PAGE_S = 8;  // the waiting counts that do not fit turn over, a page at a time
   // Read by the browser tests: what was played, when, and whether it played to its end.
-  window.QMS_DISPLAY = {played: [], state};
+  window.QMS_DISPLAY = {played: [], state, nextPage};
   let socket = null;
   let spotTimer = null;
+  let stopSound = null;
 
   function counterName(id) {
     const c = data.counters[id];
@@ -39,7 +42,9 @@
 
   function spotlight(call, fresh) {
     const box = document.getElementById("spotlight");
-    document.getElementById("spot-number").textContent = call ? call.number : "—";
+    const number = document.getElementById("spot-number");
+    number.textContent = call ? call.number : "—";
+    QMS_FIT(number);
     document.getElementById("spot-where").textContent = call ?
       t("display_go_to", {counter: counterName(call.counter), zone: call.zone}) : "";
     document.getElementById("spot-subtitle").textContent = (call && call.announcement) || "";
@@ -49,19 +54,49 @@
                                       data.spotlight_s * 1000);
   }
 
+  // In a stable order (by prefix), so that turning the pages shows every service once.
   function renderWaiting() {
+    const prefix = (w) => (data.services[w.service] || {prefix: w.service}).prefix;
     const rows = Object.values(state.waiting).filter((w) => w.waiting > 0)
-      .sort((a, b) => b.waiting - a.waiting);
+      .sort((a, b) => prefix(a).localeCompare(prefix(b)));
     const list = document.getElementById("waiting");
     if (!rows.length) {
       list.replaceChildren(el("span", {class: "wait-chip", text: t("display_nobody_waiting")}));
-      return;
+    } else {
+      list.replaceChildren(...rows.map((w) => {
+        const s = data.services[w.service] || {prefix: "", name: w.service};
+        return el("span", {class: "wait-chip"}, `${s.prefix} · ${s.name}`,
+                  el("b", {text: String(w.waiting)}));
+      }));
     }
-    list.replaceChildren(...rows.map((w) => {
-      const s = data.services[w.service] || {prefix: "", name: w.service};
-      return el("span", {class: "wait-chip"}, `${s.prefix} · ${s.name}`,
-                el("b", {text: String(w.waiting)}));
-    }));
+    showPage();
+  }
+
+  // The chips flow in rows; those rows that fit the band make a page. Hiding whole rows
+  // keeps the others' line breaks, so a page always shows the same chips.
+  function showPage() {
+    const list = document.getElementById("waiting");
+    const chips = [...list.children];
+    for (const chip of chips) chip.hidden = false;
+    const bottom = list.getBoundingClientRect().top + list.clientHeight + 1;
+    const boxes = chips.map((c) => c.getBoundingClientRect());
+    const lines = [...new Set(boxes.map((b) => Math.round(b.top)))].sort((a, b) => a - b);
+    const inside = lines.filter((top) => boxes.every((b) => Math.round(b.top) !== top ||
+                                                            b.bottom <= bottom));
+    const fit = Math.max(1, inside.length);
+    state.pages = Math.max(1, Math.ceil(lines.length / fit));
+    list.classList.toggle("paged", state.pages > 1);
+    state.page %= state.pages;
+    const shown = lines.slice(state.page * fit, (state.page + 1) * fit);
+    chips.forEach((c, i) => { c.hidden = !shown.includes(Math.round(boxes[i].top)); });
+    document.getElementById("waiting-page").textContent =
+      state.pages > 1 ? `${state.page + 1}/${state.pages}` : "";
+  }
+
+  function nextPage() {
+    if (state.pages < 2) return;
+    state.page = (state.page + 1) % state.pages;
+    showPage();
   }
 
   function ticker() {
@@ -86,6 +121,7 @@
   }
 
   function playEach(sources, number, done) {
+    stopSound = null;
     if (!sources.length) { done(); return; }
     const src = sources.shift();
     const entry = {src, number, start: performance.now(), end: null, ok: false};
@@ -101,6 +137,7 @@
       playEach(sources, number, done);
     };
     const guard = setTimeout(() => finish(false), 30000);  // a stuck file never blocks the hall
+    stopSound = () => { sources.length = 0; audio.pause(); finish(false); };
     audio.onended = () => finish(true);
     audio.onerror = () => finish(false);
     audio.src = src;
@@ -125,11 +162,19 @@
     socket.emit("join", {room});
   }
 
+  // Another display now speaks for the zone: what this one still had to say is its to say.
+  function setSpeaking(on) {
+    state.speaking = on;
+    document.body.classList.toggle("is-speaker", on);
+    if (!on) {
+      state.queue.length = 0;
+      if (stopSound) stopSound();
+    }
+  }
+
   function claimSpeaker() {
-    socket.emit("speaker", {zone: data.zone, name: data.name}, (ack) => {
-      state.speaking = Boolean(ack && ack.speaking);
-      document.body.classList.toggle("is-speaker", state.speaking);
-    });
+    socket.emit("speaker", {zone: data.zone, name: data.name},
+                (ack) => setSpeaking(Boolean(ack && ack.speaking)));
   }
 
   socket = live(() => [room], {
@@ -154,13 +199,16 @@
       renderWaiting();
     },
     day_reset: join,
-    speaker(p) {
-      state.speaking = Boolean(p.speaking);
-      document.body.classList.toggle("is-speaker", state.speaking);
-    },
+    speaker(p) { setSpeaking(Boolean(p.speaking)); },
     online(on) { if (on) claimSpeaker(); },
   });
   tick();
   setInterval(tick, 1000);
+  setInterval(nextPage, PAGE_S * 1000);
   ticker();
+  // The vendored font changes the widths: measure the number and the rows again with it.
+  document.fonts.ready.then(() => {
+    QMS_FIT(document.getElementById("spot-number"));
+    showPage();
+  });
 })();
