@@ -1,6 +1,8 @@
 """Staff API: login, and the officer's actions on the counter they sit at."""
 
+import re
 import secrets
+import unicodedata
 
 from flask import current_app, jsonify, request, session
 
@@ -120,11 +122,27 @@ def call_next(user, counter_id):
     return jsonify({"ticket": _qms().service.call_next(_counter_id(counter_id), user)})
 
 
+_TYPED_NUMBER = re.compile(r"(\D+?)0*(\d+)")
+
+
+def _ticket_number(typed):
+    """The ticket number an officer meant: "pa 2", "PA0002" or a full-width "ＰＡ２" is
+    PA002 (the prefix, then the day's sequence padded to ``issuing.number_digits``)."""
+    text = "".join(unicodedata.normalize("NFKC", typed).split()).upper()
+    if not text:
+        raise ValidationError("field_required", field="number")
+    match = _TYPED_NUMBER.fullmatch(text)
+    if match is None:
+        return text
+    digits = _qms().cfg["issuing"]["number_digits"]
+    return match[1] + match[2].zfill(digits)
+
+
 @bp.post("/api/counters/<int:counter_id>/call")
 @staff_required()
 def call_number(user, counter_id):
     data = json_body(allowed={"number"})
-    number = field(data, "number", str, required=True, max_len=16).strip().upper()
+    number = _ticket_number(field(data, "number", str, required=True, max_len=16))
     return jsonify({"ticket": _qms().service.call_number(_counter_id(counter_id), user,
                                                          number)})
 

@@ -101,6 +101,29 @@ def test_what_the_console_disables_the_server_refuses_too(client, officer, qms, 
     assert state(qms) == before
 
 
+@pytest.mark.parametrize("typed", ["PA0002", "pa0002", " pa 0002 ", "PA2", "pa 2", "Pa00002",
+                                   "\uff30\uff21\uff10\uff10\uff10\uff12", "P A\t0 0 0 2"])
+def test_a_number_is_called_however_the_officer_types_it(app_with, typed):
+    """Lowercase, spaces, missing or extra leading zeros, a full-width keyboard: the
+    number on the ticket is meant (here numbers have four digits)."""
+    app, client, _ = app_with({"issuing": {"number_digits": 4}})
+    issue(client)
+    issue(client)
+    officer = Staff(app, "an")
+    ok(officer.act(1, "open"))
+    assert ok(officer.act(1, "call", {"number": typed}))["ticket"]["number"] == "PA0002"
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "\t"])
+def test_a_blank_number_is_refused_as_missing(client, officer, qms, typed):
+    issue(client)
+    ok(officer.act(1, "open"))
+    before = state(qms)
+    r = officer.act(1, "call", {"number": typed})
+    assert (r.status_code, r.json["code"]) == (400, "field_required")
+    assert state(qms) == before
+
+
 # -- what the console reads ------------------------------------------------------------------
 
 def test_the_ticket_in_hand_has_its_timer_since_the_call_then_since_service_began(

@@ -226,6 +226,78 @@ def test_every_action_by_keyboard_then_closing_and_logging_out(live_server, new_
     expect(page).to_have_url(live_server.url + "/counter/login?next=%2Fcounter%2F1")
 
 
+def test_a_second_press_while_the_console_reads_the_new_state_is_not_sent(live_server,
+                                                                           new_page):
+    """On a slow network the answer to an action comes well before the state read after
+    it: until that state is on screen, a second press would act on the old one (a second
+    N would call while a ticket is in hand, a C then N would ask to complete it again)."""
+    numbers = [issue(live_server) for _ in range(2)]
+    page = open_console(live_server, new_page, "can-bo-an", 1)
+    page.evaluate("""() => {  // every read of the console state now takes 1.5 s
+        const plain = window.fetch;
+        window.fetch = (url, options) => String(url).includes("/console")
+            ? new Promise((ok) => setTimeout(ok, 1500)).then(() => plain(url, options))
+            : plain(url, options);
+    }""")
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/next")):
+        press(page, "n")
+    # The next frame: idle again before the new state, or the new state itself.
+    page.wait_for_function("!document.body.classList.contains('is-busy') || "
+                           "document.querySelector('#t-number').textContent !== '—'")
+    page.keyboard.press("n")  # the officer pressed twice
+    expect_ticket(page, numbers[0], "Đang được gọi")
+    if page.locator("#confirm").is_visible():  # the state was read: asked, and said no
+        page.keyboard.press("Escape")
+    expect(page.locator("#message")).to_have_text(f"Đã gọi số {numbers[0]}.")
+    assert len([u for u in sent if "/next" in u]) == 1
+    expect_ticket(page, numbers[0], "Đang được gọi")
+
+
+def test_a_shortcut_pressed_as_a_dialog_closes_is_not_lost(live_server, new_page):
+    """The browser takes the focus out of a closed dialog only at its next frame: a key
+    pressed before that (Esc, then S at once) went to the list inside the closed dialog
+    and was dropped as typing. The keydown is dispatched where the browser would send it,
+    in the same frame as the Esc."""
+    number = issue(live_server)
+    page = open_console(live_server, new_page, "can-bo-an", 1)
+    press(page, "n")
+    expect_ticket(page, number, "Đang được gọi")
+    for recalls, (dialog, key, field) in enumerate(
+            [("transfer-dialog", "t", "#transfer-target"),
+             ("pause-dialog", "p", "#pause-dialog [type=submit]")], start=1):
+        press(page, key)
+        expect(page.locator(field)).to_be_focused()
+        page.evaluate("""async (id) => {
+            document.getElementById(id).dispatchEvent(new Event("cancel", {cancelable: true}));
+            for (let i = 0; i < 20; i++) await null;  // the action ends; no frame yet
+            document.activeElement.dispatchEvent(new KeyboardEvent("keydown",
+                {key: "r", bubbles: true, cancelable: true}));
+        }""", dialog)
+        expect(page.locator("#recall-count")).to_have_text(f"{recalls}/3")
+    press(page, "t")
+    page.keyboard.press("Escape")
+    page.keyboard.press("s")  # and with the real keyboard
+    expect_ticket(page, number, "Đang phục vụ")
+
+
+def test_a_counter_the_officer_may_not_sit_at_says_so_instead_of_an_empty_console(
+        live_server, new_page):
+    issue(live_server)
+    live_server.login("can-bo-han-che", counters="2")
+    page = new_page(1366, 768)
+    page.goto(live_server.url + "/counter/1")
+    log_in(page, "can-bo-han-che")
+    expect(page).to_have_url(live_server.url + "/counter/1")
+    expect(page.locator("#seat")).to_be_visible()
+    expect(page.locator("#seat-text")).to_have_text("Bạn không được phân công ngồi quầy 1.")
+    expect(page.locator("#seat [data-action=open]")).to_be_hidden()
+    expect(page.locator("#seat a[href='/counter']")).to_be_visible()
+    expect(page.locator("#next-empty")).to_be_hidden()  # its line is not known, not empty
+    expect(button(page, "next")).to_be_disabled()
+
+
 def test_one_officer_per_counter_until_a_supervisor_takes_the_seat_over(live_server, new_page):
     number = issue(live_server)
     first = open_console(live_server, new_page, "can-bo-an", 1)

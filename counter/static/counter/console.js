@@ -32,29 +32,30 @@
 
   // -- reading the true state ------------------------------------------------------------
 
-  let reading = false;
+  let reading = null;     // the read under way: a promise, settled once it is on screen
   let readAgain = false;
   let readTimer = null;
 
-  async function read() {
-    if (reading) { readAgain = true; return; }
-    reading = true;
-    try {
-      do {
-        readAgain = false;
-        const r = await api("GET", `/api/counters/${id}/console`);
-        if (r.status === 401) { sessionEnded(); return; }
-        if (!r.ok) {
-          if (r.status) say(r.data.error || t("console_failed"), "bad");
-        } else if (!view || r.data.seq >= view.seq) {  // never step back to older news
-          view = r.data;
-          readAt = performance.now();
-          render();
-        }
-      } while (readAgain);
-    } finally {
-      reading = false;
-    }
+  async function readLoop() {
+    do {
+      readAgain = false;
+      const r = await api("GET", `/api/counters/${id}/console`);
+      if (r.status === 401) { sessionEnded(); return; }
+      if (!r.ok) {
+        if (r.status === 403 && !view) notHere(r.data.error || t("console_failed"));
+        else if (r.status) say(r.data.error || t("console_failed"), "bad");
+      } else if (!view || r.data.seq >= view.seq) {  // never step back to older news
+        view = r.data;
+        readAt = performance.now();
+        render();
+      }
+    } while (readAgain);
+  }
+
+  function read() {  // one read at a time; a read asked for meanwhile follows it
+    if (reading) { readAgain = true; return reading; }
+    reading = readLoop().finally(() => { reading = null; });
+    return reading;
   }
 
   function soon() {  // events come in bursts (a call changes the line too): read once
@@ -180,6 +181,15 @@
     buttons.take.hidden = !(c.officer && data.me.role !== "officer");
   }
 
+  function notHere(text) {  // a counter this officer may not sit at: nothing to show of it
+    $("#seat").hidden = false;
+    document.body.classList.add("not-seated");
+    $("#seat-text").textContent = text;
+    buttons.open.hidden = true;
+    buttons.take.hidden = true;
+    $("#next-empty").hidden = true;  // its line is not known, not empty
+  }
+
   function enable() {
     const c = view && view.counter;
     const tk = view && view.ticket;
@@ -218,7 +228,10 @@
     return true;
   }
 
+  let sent = false;  // whether the action under way asked the server for anything
+
   async function post(path, body) {
+    sent = true;
     let r = await api("POST", path, body);
     if (r.status === 403 && r.data.code === "csrf_failed" && await renewToken()) {
       r = await api("POST", path, body);
@@ -235,13 +248,23 @@
     busy = true;  // buttons are off until the server answered: no double call
     document.body.classList.add("is-busy");
     if (view) enable();
+    sent = false;
     try {
       await actions[name]();
     } finally {
-      busy = false;
-      document.body.classList.remove("is-busy");
-      if (view) enable();
-      if (!leaving) read();
+      try {
+        // After a change, still busy until the new state is on screen: a second press
+        // meanwhile would act on the old one (a slow network answers the action well
+        // before the read). A read that hangs on a dead network does not hold the buttons
+        // for long; a dialog cancelled changed nothing and holds nothing.
+        const reread = leaving ? null : read();
+        const patience = new Promise((ok) => setTimeout(ok, 3000));
+        if (reread && sent) await Promise.race([reread, patience]);
+      } finally {
+        busy = false;
+        document.body.classList.remove("is-busy");
+        if (view) enable();
+      }
     }
   }
 

@@ -6,6 +6,7 @@
 (function () {
   function dialog(box, prepare) {
     const form = box.querySelector("form");
+    const before = document.activeElement;
     return new Promise((resolve) => {
       const done = (value) => {
         form.removeEventListener("submit", submit);
@@ -13,6 +14,14 @@
         box.removeEventListener("click", click);
         box.removeEventListener("keydown", key);
         box.close();
+        /* The browser takes the focus out of a closed dialog only at its next frame; a
+           shortcut pressed before that would go to the field inside it and be lost. */
+        if (box.contains(document.activeElement)) {
+          document.activeElement.blur();
+          if (before && before !== document.body && before.isConnected) {
+            before.focus({preventScroll: true});
+          }
+        }
         resolve(value);
       };
       const submit = (e) => { e.preventDefault(); done(new FormData(form)); };
