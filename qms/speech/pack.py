@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from qms.domain.announcement import DIGITS, LETTERS, announce_vi
+from qms.settings import VIETNAMESE_LETTERS
 
 from . import wav
 from .espeak import Unavailable
@@ -43,17 +44,22 @@ def template_pieces(template: str) -> list[str]:
     return [" ".join(words) for literal in literals for words in segments(literal)]
 
 
+# Ticket prefixes use capital letters without diacritics (settings.VIETNAMESE_LETTERS), so a
+# recorder never needs á, ớ, ê, ô, ơ or ư on their own.
+PREFIX_LETTERS = {k: v for k, v in LETTERS.items() if k in VIETNAMESE_LETTERS}
+
+
 def needed_clips(speech_cfg: dict, *, both_linkers: bool = False) -> list[str]:
     """Every clip the configured Vietnamese announcements need, in a stable order."""
     skip = set() if both_linkers else set(LINKERS) - {speech_cfg["hundreds_linker"]}
-    names = [*template_pieces(speech_cfg["template_vi"]), *LETTERS.values(), *DIGITS,
+    names = [*template_pieces(speech_cfg["template_vi"]), *PREFIX_LETTERS.values(), *DIGITS,
              *(w for w in NUMBER_WORDS if w not in skip)]
     return list(dict.fromkeys(unicodedata.normalize("NFC", n) for n in names))
 
 
 def sample_texts(speech_cfg: dict) -> list[str]:
     """Announcements that use every letter, digit and number word at least once."""
-    number = "".join(LETTERS) + "0123456789"
+    number = "".join(PREFIX_LETTERS) + "0123456789"
     return [announce_vi(number, counter, template=speech_cfg["template_vi"],
                         linker=speech_cfg["hundreds_linker"]) for counter in (10, 15, 21, 1105)]
 
