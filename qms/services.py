@@ -202,6 +202,8 @@ class QueueService:
     def _seated(self, db, counter_id, user):
         """The counter row, if ``user`` sits at it; otherwise the right refusal."""
         c = self._counter(db, counter_id)
+        if user["role"] == "officer" and user["counters"] and counter_id not in user["counters"]:
+            raise Forbidden("counter_not_allowed", counter=counter_id)
         if c["status"] == "closed":
             raise CounterNotOpen(counter=counter_id)
         if c["officer"] != user["username"]:
@@ -443,7 +445,8 @@ class QueueService:
     def transfer(self, counter_id, user, *, service=None, counter=None,
                  placement=None) -> dict:
         """Hand the current ticket on to another service or counter queue."""
-        placement = placement or self.cfg["queue"]["transfer_position"]
+        if placement is None:
+            placement = self.cfg["queue"]["transfer_position"]
         if placement not in PLACEMENTS:
             raise ValidationError("bad_placement", value=placement)
         if (service is None) == (counter is None):

@@ -228,3 +228,22 @@ def test_a_type_error_is_worded_in_the_language_of_the_request(client):
     assert r.json["error"] == "Trường 'priority' phải là true hoặc false."
     r = client.post("/api/tickets?lang=en", json={"service": 12})
     assert r.json["error"] == "Field 'service' must be a string."
+
+
+def test_an_officer_acting_on_a_counter_they_may_not_sit_at_is_forbidden_even_when_closed(
+        app):
+    from conftest import Staff
+    limited = Staff(app, "can-bo-gioi-han", counters=[1, 2])
+    r = limited.act(3, "next")
+    assert (r.status_code, r.json["code"]) == (403, "counter_not_allowed")
+
+
+def test_an_empty_transfer_placement_is_refused_not_taken_for_the_default(app, client):
+    from conftest import Staff
+    officer = Staff(app, "can-bo-an")
+    officer.act(1, "open")
+    issue(client)
+    officer.act(1, "next")
+    r = officer.act(1, "transfer", {"service": "cong-chung", "placement": ""})
+    assert (r.status_code, r.json["code"]) == (400, "bad_placement")
+    assert officer.act(1, "transfer", {"service": "cong-chung"}).status_code == 200

@@ -17,13 +17,18 @@
     if (data.csrf) headers["X-CSRFToken"] = data.csrf;
     const sep = path.includes("?") ? "&" : "?";
     let response;
+    // A request lost on flaky Wi-Fi must not hold the screen: give up after 10 s.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 10000);
     try {
       response = await fetch(path + sep + "lang=" + data.lang, {
-        method, headers, credentials: "same-origin",
+        method, headers, credentials: "same-origin", signal: abort.signal,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
       return {ok: false, status: 0, data: {error: t("page_offline"), code: "offline"}};
+    } finally {
+      clearTimeout(timer);
     }
     let payload = {};
     try { payload = await response.json(); } catch (err) { payload = {}; }
