@@ -1,8 +1,10 @@
 """Which display speaks: in each zone exactly one display plays the chime and the voice.
 
 A display sends ``speaker`` with ``{"zone": "<zone>" or "", "name": "<its name>"}`` after
-joining its room. The zone's ``zones[].speaker`` (matched against the name) speaks; if it
-is absent or not configured, the display that registered first does. When the speaker
+joining its room. The whole-center display (zone "") of a center with several zones stays
+silent unless it also sends ``"sound": true`` (opened as ``/display?sound=1``). The zone's
+``zones[].speaker`` (matched against the name) speaks; if it is absent or not configured,
+the display that registered first does. When the speaker
 disconnects, the next one is told ``speaker {"speaking": true}``. Elections are per server
 process: with several processes behind Redis, pin each zone's displays to one process or
 name the speaker.
@@ -47,6 +49,9 @@ def register_handlers():
             return _ack_error("field_type", field="name", expected="type_string")
         if len(name) > 64:
             return _ack_error("field_too_long", field="name", max=64)
+        if not zone and len(zones) > 1 and data.get("sound") is not True:
+            # The zones' own TVs speak; a center-wide TV in the same hall would repeat them.
+            return {"ok": True, "zone": zone, "speaking": False}
         wanted = _wanted(zone)
         with _lock:
             before = _elected(zone, wanted)

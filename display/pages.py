@@ -32,7 +32,8 @@ def _names(lang):
 @bp.get("/display/<zone>")
 def hall(zone=None):
     """A hall TV: ``/display`` for the whole center, ``/display/<zone>`` for one zone;
-    ``?name=`` names the screen (see ``zones[].speaker``)."""
+    ``?name=`` names the screen (see ``zones[].speaker``); the whole-center screen of a
+    center with several zones speaks only when opened with ``?sound=1``."""
     qms = _qms()
     if zone is not None and zone not in qms.center.zones:
         raise NotFound("unknown_zone", zone=zone[:32])
@@ -40,6 +41,7 @@ def hall(zone=None):
     services, counters = _names(lang)
     display, speech = qms.cfg["display"], qms.cfg["speech"]
     data = {"zone": zone or "", "name": request.args.get("name", "")[:64],
+            "sound": request.args.get("sound") == "1",
             "recent_calls": display["recent_calls"], "spotlight_s": display["spotlight_s"],
             "notices": [n[lang] for n in display["notices"] if n[lang]],
             "chime": speech["chime"], "services": services, "counters": counters,

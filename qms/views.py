@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .center import Center
 from .clock import Clock
+from .domain.announcement import announcement
 from .storage import Storage
 
 
@@ -202,7 +203,8 @@ class Views:
             return self.waiting_counts(db)
 
     def display(self, zone=None) -> dict:
-        """Recent calls (newest first) and waiting counts, for one zone or the center."""
+        """Recent calls (newest first, each number once: a recall moves it up, with the
+        words said) and waiting counts, for one zone or the center."""
         limit = self.cfg["display"]["recent_calls"]
         counters = [c.id for c in self.center.counters.values() if zone in (None, c.zone)]
         marks = ",".join("?" * len(counters))
@@ -210,11 +212,16 @@ class Views:
             rows = db.execute(
                 f"SELECT number, counter, service, at FROM events WHERE day = ? AND type IN "
                 f"('called', 'recalled') AND counter IN ({marks}) ORDER BY id DESC LIMIT ?",
-                [self.clock.service_day(), *counters, limit]).fetchall()
+                [self.clock.service_day(), *counters, limit * 4]).fetchall()
+            newest = {}
+            for r in rows:  # a number recalled up to recall_limit times is listed once
+                newest.setdefault(r["number"], r)
             calls = [{"number": r["number"], "counter": r["counter"],
                       "zone": self.center.counters[r["counter"]].zone,
-                      "service": r["service"], "called_at": self.clock.iso(r["at"])}
-                     for r in rows]
+                      "service": r["service"], "called_at": self.clock.iso(r["at"]),
+                      "announcement": announcement(r["number"], r["counter"],
+                                                   self.cfg["speech"])}
+                     for r in list(newest.values())[:limit]]
             return {"zone": zone, "calls": calls, "waiting": self.waiting_counts(db, zone)}
 
     # -- the officer's console ----------------------------------------------------------

@@ -384,3 +384,29 @@ def test_a_bad_speaker_claim_gets_a_clear_translated_refusal(hall, payload, code
         assert sio.call("speaker", {"zone": "A"}, timeout=5)["ok"] is True
     finally:
         sio.disconnect()
+
+
+def test_a_recalled_number_is_listed_once_with_its_words_and_the_center_tv_stays_quiet(
+        hall, new_page):
+    import requests
+    desk = Counter(hall)
+    number = desk.issue()
+    desk.call_next()
+    desk.act("recall")
+    desk.act("recall")
+    calls = requests.get(hall.url + "/api/display?zone=A", timeout=5).json()["calls"]
+    assert [c["number"] for c in calls] == [number]
+    assert calls[0]["announcement"].startswith("Mời công dân có số thứ tự pê, a, không")
+    zone_tv = open_display(new_page, hall)
+    zone_tv.wait_for_function("document.body.classList.contains('is-speaker')")
+    assert zone_tv.inner_text("#spot-subtitle") == calls[0]["announcement"]
+    center_tv = open_display(new_page, hall, "/display")
+    desk.act("recall")
+    zone_tv.wait_for_function("window.QMS_DISPLAY.played.length >= 1")
+    center_tv.wait_for_function(f"document.getElementById('spot-number').textContent === "
+                                f"'{number}'")
+    assert center_tv.locator("#calls tr").count() == 1  # listed once after another recall
+    assert not center_tv.evaluate("document.body.classList.contains('is-speaker')")
+    assert center_tv.evaluate("window.QMS_DISPLAY.played.length") == 0
+    loud = open_display(new_page, hall, "/display?sound=1")
+    loud.wait_for_function("document.body.classList.contains('is-speaker')")

@@ -110,6 +110,12 @@
 
   // -- sound: one queue, never two announcements at once ---------------------------------
 
+  // The browser refused to play without a click: say so, for whoever sets the TV up.
+  function showBlocked(on) {
+    const box = document.getElementById("sound-blocked");
+    if (box) box.hidden = !on;
+  }
+
   function playNext() {
     if (state.playing || !state.queue.length) return;
     state.playing = true;
@@ -141,7 +147,10 @@
     audio.onended = () => finish(true);
     audio.onerror = () => finish(false);
     audio.src = src;
-    audio.play().catch(() => finish(false));
+    audio.play().then(() => showBlocked(false)).catch((err) => {
+      if (err && err.name === "NotAllowedError") showBlocked(true);
+      finish(false);
+    });
   }
 
   // -- live state ----------------------------------------------------------------------------
@@ -151,8 +160,9 @@
     if (data.zone && p.zone !== data.zone) return;
     const call = {number: p.number, counter: p.counter, zone: p.zone, called_at: p.called_at,
                   announcement: p.announcement};
-    state.calls.unshift(call);
-    state.calls.length = Math.min(state.calls.length, data.recent_calls);
+    // A recall moves the number back to the top instead of listing it twice.
+    state.calls = [call, ...state.calls.filter((c) => c.number !== call.number)]
+      .slice(0, data.recent_calls);
     renderCalls();
     spotlight(call, true);
     if (state.speaking) { state.queue.push({number: p.number, url: p.audio_url}); playNext(); }
@@ -173,7 +183,7 @@
   }
 
   function claimSpeaker() {
-    socket.emit("speaker", {zone: data.zone, name: data.name},
+    socket.emit("speaker", {zone: data.zone, name: data.name, sound: data.sound},
                 (ack) => setSpeaking(Boolean(ack && ack.speaking)));
   }
 
