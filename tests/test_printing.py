@@ -459,4 +459,4 @@ def test_the_stale_check_drops_tickets_that_waited_too_long(printers, fake_print
 def test_the_translation_files_are_found_by_the_catalogue():
     from qms.i18n import translate
     assert translate("print_priority", "vi") == "ƯU TIÊN"
-    assert translate("print_priority", "en") == "PRIORITY"
+    assert translate("print_priority", "en") == "PRIORITY · ƯU TIÊN"
