@@ -10,8 +10,6 @@ a reload; the live part (waiting, estimate, open) comes from the ``kiosk`` room.
 
 from __future__ import annotations
 
-import hmac
-
 import qrcode
 from flask import Response, current_app, request
 from qrcode.constants import ERROR_CORRECT_M
@@ -22,7 +20,7 @@ from qms.i18n import LANGUAGES, catalogue_for
 from qms.pages import COMMON_MESSAGES, render_page
 
 from . import bp
-from .routes import status_url
+from .routes import registered_kiosk, status_url
 
 MESSAGES = ("kiosk_",)
 LIVE_FIELDS = ("waiting", "estimated_wait_s", "open", "closed_reason")
@@ -79,13 +77,7 @@ def kiosk_page():
 
 @bp.get("/kiosk/<kiosk_id>")
 def registered_kiosk_page(kiosk_id):
-    kiosk = _qms().center.kiosks.get(kiosk_id)
-    if kiosk is None:
-        raise NotFound("unknown_kiosk", kiosk=kiosk_id[:64])
-    if kiosk["secret"]:
-        sent = request.args.get("key", "")
-        if not hmac.compare_digest(sent.encode(), kiosk["secret"].encode()):
-            raise Forbidden("kiosk_secret")
+    kiosk = registered_kiosk(kiosk_id, request.args.get("key", ""))
     return _page(kiosk, kiosk["secret"])
 
 

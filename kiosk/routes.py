@@ -25,13 +25,18 @@ def _check_kiosk(kiosk_id):
         if not cfg["issuing"]["open_to_lan"]:
             raise Forbidden("kiosk_required")
         return
+    registered_kiosk(kiosk_id, request.headers.get("X-Kiosk-Secret", ""))
+
+
+def registered_kiosk(kiosk_id: str, sent_secret: str) -> dict:
+    """The kiosk of the config, if ``sent_secret`` is its secret (404 or 403 otherwise)."""
     kiosk = _qms().center.kiosks.get(kiosk_id)
     if kiosk is None:
         raise NotFound("unknown_kiosk", kiosk=kiosk_id[:64])
-    if kiosk["secret"]:
-        sent = request.headers.get("X-Kiosk-Secret", "")
-        if not hmac.compare_digest(sent.encode(), kiosk["secret"].encode()):
-            raise Forbidden("kiosk_secret")
+    if kiosk["secret"] and not hmac.compare_digest(sent_secret.encode(),
+                                                   kiosk["secret"].encode()):
+        raise Forbidden("kiosk_secret")
+    return kiosk
 
 
 def status_url(token):

@@ -25,6 +25,16 @@ def hall(tmp_path):
     srv.kill(signal.SIGTERM)
 
 
+@pytest.fixture
+def named_hall(tmp_path):
+    """A server whose zone A is voiced by the display named ``loa-chinh``."""
+    zones = [{**ZONES[0], "speaker": "loa-chinh"}, ZONES[1]]
+    srv = LiveServer(make_config(tmp_path, {"server": {"async_mode": "gevent"},
+                                            "zones": zones})).start()
+    yield srv
+    srv.kill(signal.SIGTERM)
+
+
 class Counter:
     """An officer seated at a counter of the live server, calling through the API."""
 
@@ -120,18 +130,13 @@ def test_in_each_zone_exactly_one_display_speaks_and_another_takes_over(hall, ne
     second.wait_for_function("document.body.classList.contains('is-speaker')", timeout=5000)
 
 
-def test_the_named_speaker_of_a_zone_takes_the_sound_from_a_stand_in(tmp_path, new_page):
-    zones = [{**ZONES[0], "speaker": "loa-chinh"}, ZONES[1]]
-    srv = LiveServer(make_config(tmp_path, {"server": {"async_mode": "gevent"},
-                                            "zones": zones})).start()
-    try:
-        stand_in = open_display(new_page, srv)
-        stand_in.wait_for_function("document.body.classList.contains('is-speaker')")
-        named = open_display(new_page, srv, "/display/A?name=loa-chinh")
-        named.wait_for_function("document.body.classList.contains('is-speaker')")
-        stand_in.wait_for_function("!document.body.classList.contains('is-speaker')")
-    finally:
-        srv.kill(signal.SIGTERM)
+def test_the_named_speaker_of_a_zone_takes_the_sound_from_a_stand_in(named_hall, new_page):
+    srv = named_hall
+    stand_in = open_display(new_page, srv)
+    stand_in.wait_for_function("document.body.classList.contains('is-speaker')")
+    named = open_display(new_page, srv, "/display/A?name=loa-chinh")
+    named.wait_for_function("document.body.classList.contains('is-speaker')")
+    stand_in.wait_for_function("!document.body.classList.contains('is-speaker')")
 
 
 def test_the_display_fits_the_tv_reads_from_afar_and_shows_every_diacritic(
@@ -342,28 +347,23 @@ def test_pausing_while_serving_keeps_the_number_on_the_counter_screen(hall, new_
     assert page.evaluate(state) == ["—", "Xin chờ gọi số"]
 
 
-def test_a_display_that_stops_speaking_drops_what_it_had_left_to_say(tmp_path, new_page):
-    zones = [{**ZONES[0], "speaker": "loa-chinh"}, ZONES[1]]
-    srv = LiveServer(make_config(tmp_path, {"server": {"async_mode": "gevent"},
-                                            "zones": zones})).start()
-    try:
-        stand_in = open_display(new_page, srv)
-        stand_in.wait_for_function("document.body.classList.contains('is-speaker')")
-        desks = [Counter(srv, counter=c, name=f"can-bo-{c}") for c in (1, 2)]
-        for desk in desks:
-            desk.issue()
-            desk.call_next()  # two announcements: the second waits for the first
-        stand_in.wait_for_function("window.QMS_DISPLAY.played.length >= 2")
-        named = open_display(new_page, srv, "/display/A?name=loa-chinh")
-        named.wait_for_function("document.body.classList.contains('is-speaker')")
-        stand_in.wait_for_function("!document.body.classList.contains('is-speaker')")
-        quiet_at = stand_in.evaluate("performance.now()")
-        stand_in.wait_for_timeout(2000)
-        entries = played(stand_in)
-        assert all(e["end"] is not None and e["end"] <= quiet_at + 100 for e in entries)
-        assert len(entries) < 4  # the second call was never started
-    finally:
-        srv.kill(signal.SIGTERM)
+def test_a_display_that_stops_speaking_drops_what_it_had_left_to_say(named_hall, new_page):
+    srv = named_hall
+    stand_in = open_display(new_page, srv)
+    stand_in.wait_for_function("document.body.classList.contains('is-speaker')")
+    desks = [Counter(srv, counter=c, name=f"can-bo-{c}") for c in (1, 2)]
+    for desk in desks:
+        desk.issue()
+        desk.call_next()  # two announcements: the second waits for the first
+    stand_in.wait_for_function("window.QMS_DISPLAY.played.length >= 2")
+    named = open_display(new_page, srv, "/display/A?name=loa-chinh")
+    named.wait_for_function("document.body.classList.contains('is-speaker')")
+    stand_in.wait_for_function("!document.body.classList.contains('is-speaker')")
+    quiet_at = stand_in.evaluate("performance.now()")
+    stand_in.wait_for_timeout(2000)
+    entries = played(stand_in)
+    assert all(e["end"] is not None and e["end"] <= quiet_at + 100 for e in entries)
+    assert len(entries) < 4  # the second call was never started
 
 
 @pytest.mark.parametrize("payload, code, error", [
