@@ -29,6 +29,13 @@ class Qms:
     printers: object = None  # qms.printing.Printers: submit(kiosk_id, TicketPrint)
     speech: object = None  # qms.speech.Speech: request(parts), wait(key, timeout)
 
+    def close(self):
+        """Let the voice finish the phrase in hand, then close the database: after this
+        the data folder can be removed (tests, a server being stopped)."""
+        if self.speech is not None:
+            self.speech.close()
+        self.storage.close()
+
 
 def secret_key(cfg) -> str:
     """The configured session key, or a random one kept in data_dir (mode 0600)."""

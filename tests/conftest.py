@@ -97,7 +97,7 @@ def app(cfg, clock):
     app = server.create_app(cfg, clock=clock)
     app.config["TESTING"] = True
     yield app
-    app.extensions["qms"].storage.close()
+    app.extensions["qms"].close()
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def app_with(tmp_path):
         return app, app.test_client(), clock
     yield build
     for app in made:
-        app.extensions["qms"].storage.close()
+        app.extensions["qms"].close()
 
 
 class Staff:

@@ -130,7 +130,7 @@ def test_the_cli_adds_users_and_they_can_log_in(config_path, cfg):
     r = app.test_client().post("/api/login", json={"username": "nguyen-van-a",
                                                    "password": PASSWORD})
     assert r.status_code == 200 and r.json["user"]["role"] == "supervisor"
-    app.extensions["qms"].storage.close()
+    app.extensions["qms"].close()
 
 
 def test_the_first_admin_comes_from_the_environment_or_a_printed_password(qms):

@@ -120,7 +120,7 @@ def test_a_config_edit_never_breaks_old_tickets_or_seats(tmp_path):
     app = server.create_app(cfg, clock=clock)
     t = issue(app.test_client(), "nha-o")
     Staff(app, "an").act(3, "open")
-    app.extensions["qms"].storage.close()
+    app.extensions["qms"].close()
     smaller = {**SMALL, "departments": [SMALL["departments"][0]],
                "counters": SMALL["counters"][:2]}
     cfg = settings.load(make_config(tmp_path, base=smaller))  # same data folder
@@ -134,4 +134,4 @@ def test_a_config_edit_never_breaks_old_tickets_or_seats(tmp_path):
     me = officer.get("/api/me").json
     r = officer.post("/api/counters/1/open", headers={"X-CSRFToken": me["csrf_token"]})
     assert r.status_code == 200  # not blocked by the seat at the removed counter 3
-    app.extensions["qms"].storage.close()
+    app.extensions["qms"].close()

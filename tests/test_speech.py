@@ -300,6 +300,22 @@ def test_closing_stops_requests(tmp_path, speech_cfg):
     assert speech.request(announcement_parts("A015", 12, speech_cfg)) is None
 
 
+def test_an_audio_folder_removed_mid_phrase_loses_that_file_only(tmp_path, speech_cfg):
+    """libespeak-ng writes its WAV from a native thread: the temporary file lives in the
+    worker's own folder, so a data folder removed under a phrase (a test's tmp_path, an
+    operator cleaning up) is an ordinary logged failure, not an error raised in C."""
+    import shutil
+    audio = tmp_path / "gone" / "audio"
+    speech = Speech(cfg_with(speech_cfg, repeat=2, english=True), audio_dir=audio)
+    key = speech.request(announcement_parts("ĐY120", 25, speech.cfg))
+    shutil.rmtree(tmp_path / "gone")
+    assert speech.wait(key, timeout=15) is None
+    assert not audio.exists()
+    # The worker goes on for everyone else.
+    _, path = voiced(Speech(speech_cfg, audio_dir=tmp_path / "next"), "A015", 12)
+    assert duration(path) > 1.0
+
+
 # -- the chime ----------------------------------------------------------------------------
 
 def test_the_chime_is_a_short_audible_wav_without_clicks_written_once(tmp_path):

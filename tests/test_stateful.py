@@ -34,7 +34,7 @@ class QueueDay(RuleBasedStateMachine):
         self.tokens = []
 
     def teardown(self):
-        self.qms.storage.close()
+        self.qms.close()
         self.tmp.cleanup()
 
     def _check(self, response, before):

@@ -100,7 +100,7 @@ class Speech:
         wanted = {"vi": self.cfg["voice"], "en": "en"}
         voices = {lang: eng.find_voice(wanted[lang]) for lang in languages}
         for voice in voices.values():
-            eng.warm_up(voice, self.cfg["rate"], self.audio_dir)
+            eng.warm_up(voice, self.cfg["rate"], worker.scratch())
         return voices
 
     # -- the interface ------------------------------------------------------------------
@@ -143,12 +143,17 @@ class Speech:
         job.done.wait(timeout)
         return path if job.ok else None
 
-    def close(self):
-        """Stop taking requests; queued jobs are dropped and their waiters get None."""
+    def close(self, timeout: float = 15.0):
+        """Stop taking requests; queued jobs are dropped and their waiters get None. Then
+        wait (up to ``timeout``) for the phrase being voiced, so the audio folder can go."""
         self._closed = True
         with self._lock:
             for job in self._jobs.values():
                 job.done.set()
+        try:
+            self._worker.call(lambda: None, timeout=timeout)
+        except TimeoutError:
+            log.warning("the speech worker is still busy after %.0f s", timeout)
 
     # -- on the worker ------------------------------------------------------------------
 
@@ -193,7 +198,7 @@ class Speech:
         voice = self._voices.get(lang)
         if voice is None:  # English with a voice pack but no espeak-ng: subtitles only
             return None
-        tmp = self.audio_dir / f".{key}.{lang}.tmp.wav"
+        tmp = worker.scratch() / f"{key}.{lang}.wav"
         try:
             espeak.engine().save(text, voice, self.cfg["rate"], tmp)
             return wav.trim(wav.read(tmp))  # espeak ends on ~0.4 s of silence

@@ -8,9 +8,13 @@ is a greenlet; the waits below are patched and yield to the hub.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 log = logging.getLogger("qms.speech")
 
@@ -72,3 +76,20 @@ def shared() -> Worker:
         if _shared is None:
             _shared = Worker()
         return _shared
+
+
+_scratch: Path | None = None
+
+
+def scratch() -> Path:
+    """The worker's own folder for espeak-ng's temporary WAVs. libespeak-ng writes the
+    file from its native thread: if that folder vanished meanwhile (a server's data folder
+    removed under it), the error would be raised in a C callback where no one can catch
+    it. This folder belongs to the process, is made again if something cleaned /tmp, and
+    is removed at exit. Call on the worker only."""
+    global _scratch
+    if _scratch is None:
+        _scratch = Path(tempfile.mkdtemp(prefix="qms-speech-"))
+        atexit.register(shutil.rmtree, _scratch, ignore_errors=True)
+    _scratch.mkdir(parents=True, exist_ok=True)
+    return _scratch
