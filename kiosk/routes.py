@@ -1,6 +1,7 @@
 """Visitor-facing API: services, issuing, a ticket's status, cancelling and rating."""
 
 import hmac
+import re
 
 from flask import current_app, jsonify, request, url_for
 
@@ -8,6 +9,8 @@ from qms.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from qms.web import field, json_body, lang, staff_required
 
 from . import bp
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _qms():
@@ -47,21 +50,28 @@ def status_url(token):
 
 @bp.post("/api/tickets")
 def issue():
-    data = json_body(allowed={"service", "priority", "kiosk"})
+    data = json_body(allowed={"service", "priority", "kiosk", "request_id"})
     service = field(data, "service", str, required=True, max_len=64)
     priority = field(data, "priority", bool, default=False)
     kiosk = field(data, "kiosk", str, max_len=64)
+    request_id = field(data, "request_id", str, max_len=64)
+    if request_id is not None and not REQUEST_ID.fullmatch(request_id):
+        raise ValidationError("request_id_format")
     _check_kiosk(kiosk)
     if kiosk is not None and service in _qms().center.services and service not in {
             s.id for s in _qms().center.offered_by(_qms().center.kiosks[kiosk])}:
         raise Forbidden("kiosk_service", kiosk=kiosk, service=service)
-    ticket = _qms().service.issue(service, priority=priority, kiosk=kiosk)
+    ticket = _qms().service.issue(service, priority=priority, kiosk=kiosk,
+                                  request_id=request_id, lang=lang())
     ticket["status_url"] = status_url(ticket["token"])
     # Printing runs on the printer's own worker: the ticket exists whatever happens there.
+    # A repeated request was printed the first time: its answer names the printer only.
     printers = _qms().printers
-    ticket["print"] = (printers.submit(kiosk, ticket_print(ticket, lang()))
-                       if printers.device_for(kiosk) else None)
-    return jsonify(ticket), 201
+    device = printers.device_for(kiosk)
+    if device and not ticket["repeated"]:
+        device = printers.submit(kiosk, ticket_print(ticket, lang()))
+    ticket["print"] = device or None
+    return jsonify(ticket), 200 if ticket["repeated"] else 201
 
 
 def ticket_print(ticket: dict, page_lang: str):
@@ -99,7 +109,8 @@ def reprint(user, number):
     if ticket["status"] not in ("waiting", "called"):
         raise Conflict("reprint_closed", number=ticket["number"])
     ticket["status_url"] = status_url(row["token"])
-    device = _qms().printers.submit(kiosk, ticket_print(ticket, lang()))
+    # In the language the visitor chose at the kiosk, whoever asks for the reprint.
+    device = _qms().printers.submit(kiosk, ticket_print(ticket, row["lang"] or lang()))
     return jsonify({"number": ticket["number"], "print": device}), 202
 
 

@@ -96,3 +96,14 @@ def m003_line_index(db):
     # Covers the position count of a waiting ticket (views.position) without reading rows.
     db.execute("CREATE INDEX tickets_line ON tickets(day, status, service, target_counter, "
                "priority, queue_key)")
+
+
+@migrations()
+def m004_request_and_language(db):
+    # request_id: the kiosk's key for one tap, so a retry after a lost answer gets the same
+    # ticket, never a second one. lang: the language the visitor read at the kiosk, which a
+    # reprint uses.
+    db.execute("ALTER TABLE tickets ADD COLUMN request_id TEXT")
+    db.execute("ALTER TABLE tickets ADD COLUMN lang TEXT")
+    db.execute("CREATE UNIQUE INDEX tickets_request ON tickets(day, request_id) "
+               "WHERE request_id IS NOT NULL")

@@ -30,6 +30,11 @@ from .domain.model import OPEN_STATUSES, Action, Status, next_status
 from .storage import Storage
 from .views import Views
 
+
+class _Twin(Exception):
+    """A ticket with this request_id was issued while the request waited for the lock."""
+
+
 log = logging.getLogger(__name__)
 PLACEMENTS = ("front", "end", "original")
 
@@ -115,14 +120,34 @@ class QueueService:
 
     # -- issuing ----------------------------------------------------------------------
 
-    def issue(self, service_id, *, priority=False, kiosk=None) -> dict:
-        """Issue a numbered ticket; returns the visitor's view of it, with its token."""
+    def issue(self, service_id, *, priority=False, kiosk=None, request_id=None,
+              lang=None) -> dict:
+        """Issue a numbered ticket; returns the visitor's view of it, with its token.
+
+        ``request_id`` is the kiosk's key for one tap: the same key again the same day
+        returns that ticket (``repeated`` is True) instead of a second one, so a kiosk may
+        retry a request whose answer it never received."""
         service = self.center.services.get(service_id)
         if service is None:
             raise NotFound("unknown_service", service=service_id)
         now = self.clock.now()
         day = self.clock.service_day(now)
+        if request_id is not None:
+            again = self._repeated_request(day, request_id, service_id, priority, kiosk)
+            if again is not None:
+                return again
+        try:
+            return self._issue(service, day, now, priority, kiosk, request_id, lang)
+        except _Twin:  # the same request, sent twice at once, was issued meanwhile
+            return self._repeated_request(day, request_id, service_id, priority, kiosk)
+
+    def _issue(self, service, day, now, priority, kiosk, request_id, lang) -> dict:
+        service_id = service.id
         with self._transaction() as (db, out):
+            if request_id is not None and db.execute(
+                    "SELECT 1 FROM tickets WHERE day = ? AND request_id = ?",
+                    [day, request_id]).fetchone():
+                raise _Twin
             reason = self.views.closed_reason(db, service, day)
             if reason:
                 raise ServiceClosed("service_closed_" + reason, service=service_id)
@@ -143,10 +168,10 @@ class QueueService:
             position, estimate = ahead + 1, self.views.wait_for(ahead, rate)
             ticket = dict(db.execute(
                 "INSERT INTO tickets(token, day, number, seq, number_service, service, "
-                "priority, status, queue_key, issued_at, kiosk, estimate_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?) RETURNING *",
+                "priority, status, queue_key, issued_at, kiosk, estimate_s, request_id, lang) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?) RETURNING *",
                 [token, day, number, seq, service_id, service_id, int(bool(priority)), now,
-                 now, kiosk, estimate]).fetchone())
+                 now, kiosk, estimate, request_id, lang]).fetchone())
             self._log(db, "issued", ticket=ticket, kiosk=kiosk, priority=bool(priority),
                       estimate_s=estimate)
             out.append(self._ticket_event(ev.TicketIssued, ticket, position=position,
@@ -158,7 +183,25 @@ class QueueService:
                     service=service_id, zone=service.zone, waiting=waiting + 1,
                     estimated_wait_s=self.views.wait_for(waiting + 1, rate)))
         view = self.views.ticket_view_row(ticket, position, estimate)
-        view["token"] = token
+        view["token"], view["repeated"] = token, False
+        return view
+
+    def _repeated_request(self, day, request_id, service_id, priority, kiosk):
+        """The ticket already issued today for ``request_id``, or None; 409 if the key
+        came with another request."""
+        with self.storage.db() as db:
+            row = db.execute("SELECT * FROM tickets WHERE day = ? AND request_id = ?",
+                             [day, request_id]).fetchone()
+            if row is None:
+                return None
+            t = dict(row)
+            if (t["number_service"], bool(t["priority"]), t["kiosk"]) != (
+                    service_id, bool(priority), kiosk):
+                raise Conflict("request_id_reused")
+            position, estimate = (self.views.position(db, t) if t["service"] in
+                                  self.center.services else (None, None))
+        view = self.views.ticket_view_row(t, position, estimate)
+        view["token"], view["repeated"] = t["token"], True
         return view
 
     def cancel(self, token) -> dict:

@@ -135,3 +135,76 @@ def test_a_config_edit_never_breaks_old_tickets_or_seats(tmp_path):
     r = officer.post("/api/counters/1/open", headers={"X-CSRFToken": me["csrf_token"]})
     assert r.status_code == 200  # not blocked by the seat at the removed counter 3
     app.extensions["qms"].close()
+
+
+# -- one tap, one ticket: a retried request gets the ticket it already made ----------------
+
+def issued_events(app):
+    with app.extensions["qms"].storage.db() as db:
+        return [tuple(r) for r in db.execute(
+            "SELECT number FROM events WHERE type = 'issued'").fetchall()]
+
+
+def test_a_request_sent_again_with_its_key_gets_the_same_ticket_not_a_second(app, client):
+    key = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    first = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
+    again = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["repeated"] is False and again.json["repeated"] is True
+    for name in ("number", "token", "status_url", "issued_at", "position"):
+        assert again.json[name] == first.json[name], name
+    assert issued_events(app) == [("PA001",)]
+    # Another tap has another key, and another ticket.
+    other = client.post("/api/tickets", json={"service": "quoc-tich",
+                                              "request_id": "f" * 32})
+    assert (other.status_code, other.json["number"]) == (201, "PA002")
+    # Once called, the answer to the old key says so: it is the ticket as it is now.
+    staff = Staff(app, "cb-retry", counters=[1])
+    staff.act(1, "open")
+    staff.act(1, "next")
+    later = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
+    assert (later.status_code, later.json["status"], later.json["counter"]) == \
+        (200, "called", 1)
+    assert len(issued_events(app)) == 2
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"request_id": "short"}, 400, "request_id_format"),
+    ({"request_id": "x" * 65}, 400, "field_too_long"),
+    ({"request_id": "a b c d e f g h i j k"}, 400, "request_id_format"),
+    ({"request_id": 1234567890123456}, 400, "field_type"),
+    ({"request_id": "0" * 32, "service": "cap-phep"}, 409, "request_id_reused"),
+    ({"request_id": "0" * 32, "priority": True}, 409, "request_id_reused"),
+])
+def test_a_malformed_or_reused_request_key_is_refused_and_changes_nothing(app, client, body,
+                                                                          status, code):
+    assert client.post("/api/tickets", json={"service": "quoc-tich",
+                                             "request_id": "0" * 32}).status_code == 201
+    r = client.post("/api/tickets", json={"service": "quoc-tich", **body})
+    assert (r.status_code, r.json["code"]) == (status, code), r.json
+    assert r.json["error"]
+    assert issued_events(app) == [("PA001",)]
+
+
+def test_the_same_key_sent_from_eight_threads_at_once_makes_one_ticket(live_server):
+    import threading
+
+    import requests
+    answers, start = [], threading.Barrier(8)
+
+    def post():
+        start.wait()
+        answers.append(requests.post(live_server.url + "/api/tickets", timeout=10, json={
+            "service": "cap-phep", "request_id": "same-tap-0123456789"}))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201]
+    assert {r.json()["number"] for r in answers} == {"XA001"}
+    assert {r.json()["token"] for r in answers} == {answers[0].json()["token"]}
+    waiting = {s["id"]: s["waiting"] for s in
+               requests.get(live_server.url + "/api/services", timeout=5).json()["services"]}
+    assert waiting["cap-phep"] == 1

@@ -228,6 +228,36 @@ def test_a_fast_double_tap_gives_one_ticket(live_server, new_page):
     assert [row[0] for row in tickets(live_server)] == ["PA001", "PC001", "XC001"]
 
 
+def test_an_answer_lost_on_the_network_is_asked_again_and_still_gives_one_ticket(
+        live_server, new_page):
+    page = new_page(1920, 1080, has_touch=True)
+    page.goto(live_server.url + "/kiosk")
+    sent = []
+
+    def lose_the_first_answer(route):
+        sent.append(json.loads(route.request.post_data))
+        if len(sent) == 1:
+            route.fetch()  # the server issues the ticket...
+            route.abort("connectionreset")  # ...and its answer never reaches the kiosk
+        else:
+            route.continue_()
+
+    page.route("**/api/tickets?*", lose_the_first_answer)
+    department(page, "Sở Tư pháp").tap()
+    service(page, "Quốc tịch").tap()
+    page.locator("#k-done").wait_for()
+    assert page.locator("#k-number").inner_text() == "PA001"
+    assert len(sent) == 2 and sent[0] == sent[1]  # the same request_id, asked again
+    assert len(sent[0]["request_id"]) == 32
+    assert tickets(live_server) == [("PA001", "quoc-tich", 0, None)]
+    # The next visitor's tap is a new request.
+    page.locator("#k-done-button").click()
+    department(page, "Sở Tư pháp").tap()
+    service(page, "Quốc tịch").tap()
+    page.wait_for_function("document.getElementById('k-number').textContent === 'PA002'")
+    assert sent[2]["request_id"] != sent[0]["request_id"]
+
+
 def test_a_finger_that_wobbles_on_a_service_still_gets_its_ticket(live_server, new_page):
     # An unsteady finger moves a little between touching and lifting. Were the page
     # pannable, Chromium would take that as the start of a pan and cancel the press.

@@ -156,3 +156,27 @@ def test_a_registered_kiosk_issues_only_the_services_it_offers(app_with):
         assert (r.status_code, r.json["code"]) == (403, "kiosk_service")
     assert client.get("/api/services").json["services"][0]["waiting"] == 0  # nothing issued
     assert client.post("/api/tickets", json={"service": "quoc-tich"}).status_code == 201
+
+
+def test_a_retried_tap_prints_once_and_a_reprint_speaks_the_visitors_language(
+        tmp_path, printer, running):
+    srv = serve(tmp_path, printer.config())
+    running.append(srv)
+    body = {"service": "quoc-tich", "kiosk": "k1", "request_id": "tap-0123456789abcdef"}
+    first = requests.post(srv.url + "/api/tickets?lang=en", json=body, timeout=10)
+    again = requests.post(srv.url + "/api/tickets?lang=en", json=body, timeout=10)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["number"] == first.json()["number"]
+    assert again.json()["print"] == "printer:k1"  # where it was printed, not printed again
+    other = issue(srv, service="cong-chung")
+    # One worker prints in order: had the retry printed, the second job would be its own.
+    jobs = printer.wait_for_jobs(2)
+    assert [decode_qr(parse_raster(job)[0]) for job in jobs] == [
+        [first.json()["status_url"]], [other["status_url"]]]
+    assert "Test center" in ocr(parse_raster(jobs[0])[0])
+    # A Vietnamese-speaking supervisor reprints it: it comes out in English, as chosen.
+    boss = srv.login("giam-sat", role="supervisor")
+    r = boss.post(srv.url + f"/api/tickets/{first.json()['number']}/reprint", timeout=10)
+    assert r.status_code == 202, r.text
+    text = ocr(parse_raster(printer.wait_for_jobs(3)[-1])[0])
+    assert "Test center" in text and "Trung tâm" not in text

@@ -17,7 +17,9 @@
   const DONE_SETTLE_MS = 1200; // the confirmation longer: its "Done" sits where fingers were
   const REPEAT_MS = 600; // a toggle (language, priority) ignores a second tap this soon
   const IDLE_MS = Math.max(45, 3 * D.return_after_s) * 1000;
-  const ISSUE_TIMEOUT_MS = 10000;
+  const ISSUE_TIMEOUT_MS = 6000; // one attempt; a lost answer is asked again, same key
+  const ISSUE_ATTEMPTS = 3;
+  const RETRY_PAUSE_MS = 1500;
   const REFRESH_MS = 60000; // issuing hours open and close with the clock, not with an event
 
   const services = new Map(D.services.map((s) => [s.id, {...s}]));
@@ -331,6 +333,25 @@
     updateAll();
   }
 
+  function requestId() {
+    // One key per tap: the server answers a retry of it with the same ticket.
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function postTicketSurely(body) {
+    // The network may lose the request or its answer: ask again with the same request_id
+    // (never a second ticket), while the server cannot be reached or is restarting.
+    let answer;
+    for (let attempt = 1; attempt <= ISSUE_ATTEMPTS; attempt += 1) {
+      answer = await postTicket(body);
+      if (answer.status !== 0 && answer.status < 500) return answer;
+      if (attempt < ISSUE_ATTEMPTS) await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+    }
+    return answer;
+  }
+
   async function postTicket(body) {
     const headers = {"Accept": "application/json", "Content-Type": "application/json"};
     if (D.secret) headers["X-Kiosk-Secret"] = D.secret;
@@ -342,7 +363,9 @@
         signal: abort.signal});
       let payload = {};
       try { payload = await response.json(); } catch (err) { payload = {}; }
-      return {ok: response.status === 201, status: response.status, data: payload};
+      // 201: a new ticket; 200: the answer to this tap, lost once and asked again.
+      return {ok: response.status === 201 || response.status === 200,
+              status: response.status, data: payload};
     } catch (err) {
       return {ok: false, status: 0, data: {error: t("kiosk_error_offline")}};
     } finally {
@@ -355,9 +378,9 @@
     s.tile.classList.add("k-issuing");
     s.meta.textContent = t("kiosk_issuing");
     updateAll();
-    const body = {service: s.id, priority: ui.priority};
+    const body = {service: s.id, priority: ui.priority, request_id: requestId()};
     if (D.kiosk) body.kiosk = D.kiosk;
-    const answer = await postTicket(body);
+    const answer = await postTicketSurely(body);
     ui.issuing = false;
     s.tile.classList.remove("k-issuing");
     if (answer.ok) {
