@@ -198,6 +198,9 @@ class QueueService:
             if (t["number_service"], bool(t["priority"]), t["kiosk"]) != (
                     service_id, bool(priority), kiosk):
                 raise Conflict("request_id_reused")
+            while t["status"] == Status.TRANSFERRED:  # the ticket lives on in its successor
+                t = dict(db.execute("SELECT * FROM tickets WHERE parent_id = ?",
+                                    [t["id"]]).fetchone())
             position, estimate = (self.views.position(db, t) if t["service"] in
                                   self.center.services else (None, None))
         view = self.views.ticket_view_row(t, position, estimate)
@@ -315,7 +318,8 @@ class QueueService:
             out.append(self._ticket_event(ev.TicketRequeued, self._ticket(db, t["id"])))
             out.extend(self._queue_changed(db, t["service"]))
         else:  # a transfer announces the line change itself
-            self._transfer_row(db, out, t, user, t["service"], None, "front")
+            self._transfer_row(db, out, t, user, t["service"], None, "front",
+                               reason="counter_closed")
 
     def pause(self, counter_id, user, reason="") -> dict:
         with self._transaction() as (db, out):
@@ -513,8 +517,9 @@ class QueueService:
             position, estimate = self.views.position(db, new)
             return self.views.ticket_view_row(new, position, estimate)
 
-    def _transfer_row(self, db, out, t, user, service, counter, placement):
-        """Close ``t`` as transferred and open its successor: same number and token."""
+    def _transfer_row(self, db, out, t, user, service, counter, placement, reason=None):
+        """Close ``t`` as transferred and open its successor: same number, token and
+        language. ``reason`` marks a hand-back that the officer did not choose."""
         target_service = service or self._service_for_counter(t["service"], counter)
         self._move(db, t, Action.TRANSFER)
         now = self.clock.now()
@@ -534,14 +539,15 @@ class QueueService:
             key = t["issued_at"]
         cur = db.execute(
             "INSERT INTO tickets(token, day, number, seq, number_service, service, "
-            "target_counter, priority, status, queue_key, issued_at, parent_id, kiosk) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+            "target_counter, priority, status, queue_key, issued_at, parent_id, kiosk, lang) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?)",
             [t["token"], day, t["number"], t["seq"], t["number_service"], target_service,
-             counter, t["priority"], key, t["issued_at"], t["id"], t["kiosk"]])
+             counter, t["priority"], key, t["issued_at"], t["id"], t["kiosk"], t["lang"]])
         new = self._ticket(db, cur.lastrowid)
+        extra = {"reason": reason} if reason else {}
         self._log(db, "transferred", ticket=t, officer=user["username"],
                   to_service=target_service, to_counter=counter, placement=placement,
-                  new_ticket=new["id"])
+                  new_ticket=new["id"], **extra)
         position, _ = self.views.position(db, new)
         out.append(self._ticket_event(
             ev.TicketTransferred, {**t, "token": new["token"]}, to_service=target_service,

@@ -329,11 +329,13 @@ class Views:
 
     def officer_day(self, db, username, day) -> dict:
         """An officer's day from the event log: tickets called, served (completed), marked
-        no-show and transferred, and the mean time from call to completion."""
+        no-show and transferred, and the mean time from call to completion. A visitor
+        handed back to the queue because the counter closed is not a transfer they made."""
         counts = {r[0]: (r[1], r[2]) for r in db.execute(
             "SELECT type, COUNT(*), AVG(json_extract(data, '$.service_s')) FROM events "
             "WHERE day = ? AND officer = ? AND type IN ('called', 'completed', 'no_show', "
-            "'transferred') GROUP BY type", [day, username])}
+            "'transferred') AND json_extract(data, '$.reason') IS NULL GROUP BY type",
+            [day, username])}
         served, mean = counts.get("completed", (0, None))
         return {"called": counts.get("called", (0,))[0], "served": served,
                 "no_show": counts.get("no_show", (0,))[0],

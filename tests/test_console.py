@@ -245,6 +245,15 @@ def test_the_officers_day_counts_served_no_shows_transfers_and_mean_service_time
     assert console(officer2, 2)["stats"] == {"called": 1, "served": 1, "no_show": 0,
                                              "transferred": 0, "service_avg_s": 0}
     assert console(Staff(client.application, "chua-lam"), 3)["stats"]["service_avg_s"] is None
+    # Closing the counter with a visitor in hand gives them back to the queue: that is not a
+    # transfer the officer made, and their day does not count it as one.
+    issue(client, "quoc-tich", priority=True)
+    ok(officer.act(1, "next"))
+    ok(officer.act(1, "serve"))
+    ok(officer.act(1, "close", {"force": True}))
+    ok(officer.act(1, "open"))
+    assert console(officer)["stats"] == {"called": 5, "served": 2, "no_show": 1,
+                                         "transferred": 1, "service_avg_s": 90}
 
 
 def test_the_console_state_is_one_read_with_its_log_position(client, officer, qms):

@@ -165,6 +165,12 @@ def test_a_request_sent_again_with_its_key_gets_the_same_ticket_not_a_second(app
     later = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
     assert (later.status_code, later.json["status"], later.json["counter"]) == \
         (200, "called", 1)
+    # Transferred, the ticket lives on in another line under the same token.
+    staff.act(1, "transfer", {"service": "cap-phep"})
+    moved = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
+    assert (moved.status_code, moved.json["status"], moved.json["service"]) == \
+        (200, "waiting", "cap-phep")
+    assert (moved.json["token"], moved.json["position"]) == (first.json["token"], 1)
     assert len(issued_events(app)) == 2
 
 
