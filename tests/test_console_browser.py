@@ -148,6 +148,30 @@ def test_every_action_by_click_reaches_the_queue_and_the_hall(live_server, new_p
     expect(page.locator("#next-list li").last).to_contain_text(numbers[4])
 
 
+def test_the_transfer_list_warns_of_places_no_open_counter_serves(live_server, new_page):
+    number = issue(live_server)
+    page = open_console(live_server, new_page, "can-bo-an", 1)  # the only open counter
+    button(page, "next").click()
+    expect_ticket(page, number, "Đang được gọi")
+    button(page, "transfer").click()
+    target, warning = page.locator("#transfer-target"), page.locator("#transfer-warning")
+    option = page.locator("#transfer-target option")
+    expect(option.filter(has_text="Nhà ở")).to_have_text("XC · Nhà ở — chưa có quầy mở")
+    expect(option.filter(has_text="Công chứng")).to_have_text("PC · Công chứng")
+    expect(option.filter(has_text="Quầy 3")).to_contain_text("— đang đóng")
+    target.select_option("service:cong-chung")
+    expect(warning).to_be_hidden()
+    target.select_option("service:nha-o")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("công dân sẽ phải chờ đến khi có quầy mở")
+    # The officer may still send the visitor there, knowingly; the message names the place
+    # without the note.
+    page.click("#transfer-dialog [type=submit]")
+    expect(page.locator("#s-transferred")).to_have_text("1")
+    expect(page.locator("#message")).to_contain_text("XC · Nhà ở")
+    expect(page.locator("#message")).not_to_contain_text("chưa có quầy mở")
+
+
 def test_every_action_by_keyboard_then_closing_and_logging_out(live_server, new_page, display):
     numbers = [issue(live_server) for _ in range(4)] + [issue(live_server, "cong-chung")]
     other = open_console(live_server, new_page, "can-bo-binh", 3)

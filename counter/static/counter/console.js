@@ -270,6 +270,37 @@
 
   const current = () => view && view.ticket;
 
+  /* The transfer list says which places no open counter serves right now: the officer may
+     still send the visitor there (a counter may be about to open), knowingly. */
+  const warnTarget = () => {
+    const select = $("#transfer-target");
+    const option = select.options[select.selectedIndex];
+    $("#transfer-warning").hidden = !(option && option.dataset.idle === "1");
+  };
+
+  async function markTargets(select) {
+    if (!select.dataset.watched) {
+      select.dataset.watched = "1";
+      select.addEventListener("change", warnTarget);
+    }
+    const ctr = await api("GET", "/api/counters");
+    if (!ctr.ok) return;  // offline: the list stays as it is, unmarked
+    const idle = new Map();
+    for (const s of data.services) idle.set("service:" + s.id, "console_target_no_counter");
+    for (const c of ctr.data.counters) {
+      idle.set("counter:" + c.id, c.status === "open" ? null
+        : c.status === "paused" ? "console_target_paused" : "console_target_closed");
+      if (c.status === "open") for (const s of c.services) idle.set("service:" + s, null);
+    }
+    for (const option of select.options) {
+      if (!option.dataset.label) option.dataset.label = option.textContent;
+      const why = idle.get(option.value);
+      option.dataset.idle = why ? "1" : "0";
+      option.textContent = option.dataset.label + (why ? " — " + t(why) : "");
+    }
+    warnTarget();
+  }
+
   const actions = {
     async next() {
       const tk = current();
@@ -316,12 +347,14 @@
           const other = [...select.options].find((o) => o.value !== "service:" + tk.service);
           if (other) select.value = other.value;
         }
+        markTargets(select);
       });
       if (!form) return;
       const [kind, target] = form.get("target").split(":");
       const body = kind === "service" ? {service: target} : {counter: Number(target)};
       body.placement = form.get("placement");
-      const label = select.options[select.selectedIndex].textContent;
+      const option = select.options[select.selectedIndex];
+      const label = option.dataset.label || option.textContent;
       const r = await act("transfer", body);
       if (r) say(t("console_said_transferred", {number: r.ticket.number, target: label}));
     },
