@@ -111,8 +111,9 @@ def _printers(cfg, publisher, views):
         push(DeviceFault(device=device, kind=kind, message=message, number=number,
                          kiosk=kiosk_of(number)))
 
-    def on_printed(device, number):
-        push(TicketPrinted(number=number, device=device, kiosk=kiosk_of(number)))
+    def on_printed(device, number, paper_low=False):
+        push(TicketPrinted(number=number, device=device, kiosk=kiosk_of(number),
+                           paper_low=paper_low))
 
     return Printers(cfg, on_fault=on_fault, on_printed=on_printed)
 

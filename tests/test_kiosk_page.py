@@ -481,7 +481,9 @@ def test_a_locked_kiosk_of_one_department_opens_on_its_services_and_sends_its_se
     service(page, "Nhà ở").click()
     page.locator("#k-done").wait_for()
     assert sent[0].headers["x-kiosk-secret"] == SECRET
-    assert sent[0].post_data_json == {"service": "nha-o", "priority": False, "kiosk": "k-b"}
+    body = sent[0].post_data_json
+    assert re.fullmatch(r"[0-9a-f]{32}", body.pop("request_id"))
+    assert body == {"service": "nha-o", "priority": False, "kiosk": "k-b"}
     assert tickets(srv) == [("XC001", "nha-o", 0, "k-b")]
 
 

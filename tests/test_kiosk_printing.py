@@ -180,3 +180,19 @@ def test_a_retried_tap_prints_once_and_a_reprint_speaks_the_visitors_language(
     assert r.status_code == 202, r.text
     text = ocr(parse_raster(printer.wait_for_jobs(3)[-1])[0])
     assert "Test center" in text and "Trung tâm" not in text
+
+
+def test_a_roll_near_its_end_prints_and_tells_the_supervisors(tmp_path, running):
+    fake = FakePrinter(status=0x12 | 0x0C)  # DLE EOT 4: paper present, near its end
+    try:
+        srv = serve(tmp_path, fake.config())
+        running.append(srv)
+        boss = srv.login("giam-sat", role="supervisor")
+        board = Watcher(srv.url, "dashboard", cookie=cookie_of(boss))
+        ticket = issue(srv)
+        assert parse_raster(fake.wait_for_jobs(1)[0])
+        _, printed = board.until("ticket_printed", timeout=10)[-1]
+        assert (printed["number"], printed["paper_low"]) == (ticket["number"], True)
+        board.close()
+    finally:
+        fake.stop()

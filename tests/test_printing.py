@@ -13,6 +13,7 @@ from dataclasses import replace
 import escpos.printer
 import pytest
 from fake_printer import (
+    PAPER_OK,
     PAPER_OUT,
     STATUS_QUERY,
     FakePrinter,
@@ -53,7 +54,7 @@ class Calls:
     """Records on_fault and on_printed; ``wait(n)`` until n of them arrived."""
 
     def __init__(self):
-        self.faults, self.printed = [], []
+        self.faults, self.printed, self.paper_low = [], [], []
         self.changed = threading.Condition()
 
     def on_fault(self, device, kind, message, number):
@@ -61,9 +62,10 @@ class Calls:
             self.faults.append((device, kind, message, number))
             self.changed.notify_all()
 
-    def on_printed(self, device, number):
+    def on_printed(self, device, number, paper_low):
         with self.changed:
             self.printed.append((device, number))
+            self.paper_low.append(paper_low)
             self.changed.notify_all()
 
     def wait(self, n=1, timeout=5.0):
@@ -299,6 +301,17 @@ def test_paper_out_is_reported_and_nothing_is_printed(printers, fake_printers):
     assert fake.wait_for_jobs(1) == [STATUS_QUERY]
 
 
+@pytest.mark.parametrize("status, low", [(PAPER_OK, False), (PAPER_OK | 0x0C, True),
+                                         (PAPER_OK | 0x04, True)])
+def test_paper_near_its_end_prints_and_says_so(printers, fake_printers, status, low):
+    fake = fake_printers(status=status)
+    p, calls = printers(config(fake.config()))
+    p.submit(None, TICKET)
+    calls.wait()
+    assert (calls.printed, calls.paper_low, calls.faults) == ([("printer", "PA015")], [low], [])
+    assert parse_raster(fake.wait_for_jobs(1)[0])  # the ticket itself went out
+
+
 def test_a_printer_that_does_not_answer_the_paper_query_is_printed_to_anyway(
         printers, fake_printers):
     fake = fake_printers(status=None)
@@ -416,7 +429,7 @@ def test_a_failing_callback_does_not_stop_the_printer(fake_printers):
     fake = fake_printers()
     printed = []
 
-    def on_printed(device, number):
+    def on_printed(device, number, paper_low):
         printed.append(number)
         raise RuntimeError("board offline")
 

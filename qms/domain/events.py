@@ -169,8 +169,10 @@ class DeviceFault(Event):
 
 @dataclass
 class TicketPrinted(Event):
-    """A ticket came out of a printer: ``number``, ``device``, ``kiosk``."""
+    """A ticket came out of a printer: ``number``, ``device``, ``kiosk``; ``paper_low``
+    when the printer said its roll is near the end."""
 
     number: str
     device: str
     kiosk: str | None = None
+    paper_low: bool = False

@@ -67,13 +67,14 @@ def encode_escpos(image: Image.Image, *, cut: bool = True) -> bytes:
     return out.output
 
 
-def send(cfg: dict, data: bytes, deadline: float) -> None:
+def send(cfg: dict, data: bytes, deadline: float) -> bool:
     """Carry ``data`` to the printer described by ``cfg`` before ``deadline``
-    (time.monotonic()); raises PrintFault."""
+    (time.monotonic()); raises PrintFault. True when the printer reported its paper near
+    its end (network printers with ``paper_check``: the roll should be changed soon)."""
     driver = cfg["driver"]
     if driver == "network":
-        _network(cfg, data, deadline)
-    elif driver == "usb" and not cfg["device"]:
+        return _network(cfg, data, deadline)
+    if driver == "usb" and not cfg["device"]:
         _usb(cfg, data, deadline)
     elif driver in ("usb", "file"):
         _device_file(cfg["device"], data, deadline, create=driver == "file")
@@ -83,6 +84,7 @@ def send(cfg: dict, data: bytes, deadline: float) -> None:
         _cups(cfg, data)
     else:
         raise PrintFault(ERROR, f"no transport for driver {driver!r}")
+    return False
 
 
 def _left(deadline: float) -> float:
@@ -110,14 +112,14 @@ def _network(cfg, data, deadline):
         except OSError as exc:
             raise PrintFault(UNREACHABLE, _os_reason(exc, where)) from None
         sock = printer.device
-        if cfg["paper_check"]:
-            _check_paper(printer, sock, deadline, where)
+        paper_low = cfg["paper_check"] and _check_paper(printer, sock, deadline, where)
         for start in range(0, len(data), CHUNK):
             chunk = data[start:start + CHUNK]
             sock.settimeout(_left(deadline))
             printer._raw(chunk)
             sent += len(chunk)
         _wait_delivered(sock, deadline)
+        return paper_low
     except TimeoutError as exc:
         taken = sent - (exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0)
         raise PrintFault(TIMEOUT, f"{where} stopped taking data: {taken} of {len(data)} "
@@ -139,15 +141,16 @@ def _os_reason(exc: OSError, where: str) -> str:
     return f"{where}: {exc.strerror or exc}"
 
 
-def _check_paper(printer, sock, deadline, where):
-    """DLE EOT 4: a printer out of paper is reported instead of printed into nothing."""
+def _check_paper(printer, sock, deadline, where) -> bool:
+    """DLE EOT 4: a printer out of paper is reported instead of printed into nothing;
+    returns True when its paper is near the end."""
     sock.settimeout(min(PAPER_WAIT_S, _left(deadline)))
     printer._raw(RT_STATUS_PAPER)
     try:
         status = printer._read()
     except TimeoutError:
         log.debug("printer %s: no answer to DLE EOT 4, printing anyway", where)
-        return
+        return False
     if not status:
         raise PrintFault(UNREACHABLE, f"{where} closed the connection")
     byte = status[0]
@@ -156,7 +159,9 @@ def _check_paper(printer, sock, deadline, where):
     elif byte & PAPER_END:
         raise PrintFault(PAPER_OUT, f"{where} reports paper end (status 0x{byte:02x})")
     elif byte & PAPER_NEAR_END:
-        log.info("printer %s: paper near end (status 0x%02x)", where, byte)
+        log.warning("printer %s: paper near end (status 0x%02x)", where, byte)
+        return True
+    return False
 
 
 def _wait_delivered(sock, deadline):

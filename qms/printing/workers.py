@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 MAX_QUEUED = 200  # per printer; beyond it a ticket is reported and dropped
 STALE_S = 30.0  # a ticket that could not start printing this soon after issue is dropped:
 #                 the visitor has left the kiosk, and staff reprint on request
+PAPER_LOW = "paper_low"  # a printed ticket whose printer said its roll is nearly used up
 
 
 @dataclass(frozen=True)
@@ -91,17 +92,18 @@ class _Worker:
             image.close()
         time.sleep(0)
         try:
-            send(self.cfg, data, time.monotonic() + self.cfg["timeout_s"])
+            paper_low = send(self.cfg, data, time.monotonic() + self.cfg["timeout_s"])
         except PrintFault as fault:
             self.report("fault", fault.kind, fault.message, number)
             return
-        self.report("printed", None, None, number)
+        self.report("printed", PAPER_LOW if paper_low else None, None, number)
 
 
 class Printers:
     """The center's ticket printers: the top-level ``printer`` (device id ``printer``) and
     each kiosk's own (``printer:<kiosk id>``). ``on_fault(device, kind, message, number)``
-    and ``on_printed(device, number)`` are called from the printer's worker thread."""
+    and ``on_printed(device, number, paper_low)`` are called from the printer's worker
+    thread."""
 
     def __init__(self, cfg: dict, *, on_fault: Callable, on_printed: Callable | None = None):
         self.on_fault, self.on_printed = on_fault, on_printed
@@ -154,7 +156,7 @@ class Printers:
             if event == "printed":
                 log.info("printer %s: ticket %s printed", device, number)
                 if self.on_printed:
-                    self.on_printed(device, number)
+                    self.on_printed(device, number, kind == PAPER_LOW)
             else:
                 log.warning("printer %s: ticket %s not printed: %s (%s)", device, number,
                             kind, message)
