@@ -3,6 +3,7 @@ real server: every action by click and by keyboard, the hall display hearing eac
 seat held by one officer at a time, an expired session, and a server restart."""
 
 import re
+import time
 
 import pytest
 import requests
@@ -360,8 +361,19 @@ def test_an_expired_session_logs_in_again_back_to_the_same_counter_and_ticket(
         live_server, new_page):
     number = issue(live_server)
     page = open_console(live_server, new_page, "can-bo-an", 1)
+    inflight = set()  # the console's API calls under way (not the Socket.IO connection)
+    page.on("request", lambda r: "/socket.io/" in r.url or inflight.add(r))
+    page.on("requestfinished", lambda r: inflight.discard(r))
+    page.on("requestfailed", lambda r: inflight.discard(r))
     press(page, "n")
     expect_ticket(page, number, "Đang được gọi")
+    # Every answer refreshes the session cookie: let the re-reads the call set off finish
+    # first, or a late one would put the cookie back right after it is cleared.
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < 0.5:
+        page.wait_for_timeout(50)
+        if inflight:
+            quiet_since = time.monotonic()
     page.context.clear_cookies()  # the session cookie ran out
     press(page, "s")
     expect(page.locator("#expired")).to_be_visible()
