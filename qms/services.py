@@ -82,6 +82,27 @@ class QueueService:
         if pending:
             self.publish(pending)
 
+    def _grouped(self, fn):
+        """``fn(db, events)`` as in `_transaction`, but committed together with the calls
+        that arrive meanwhile (Storage.grouped: one fsync for the group). Its events are
+        published after the COMMIT, in the order of the log."""
+        if self.clock.service_day() != self._day:
+            self.reset_day_if_needed()
+
+        def job(db):
+            out: list = []
+            value = fn(db, out)
+            if out:
+                seq = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+                for event in out:
+                    event.seq = seq
+            return value, out
+
+        def publish(result):
+            if result[1]:
+                self.publish(result[1])
+        return self.storage.grouped(job, on_commit=publish)[0]
+
     def _log(self, db, type_, *, ticket=None, counter=None, officer=None, day=None, **data):
         now = self.clock.now()
         db.execute(
@@ -142,46 +163,49 @@ class QueueService:
             return self._repeated_request(day, request_id, service_id, priority, kiosk)
 
     def _issue(self, service, day, now, priority, kiosk, request_id, lang) -> dict:
+        return self._grouped(lambda db, out: self._issue_in(
+            db, out, service, day, now, priority, kiosk, request_id, lang))
+
+    def _issue_in(self, db, out, service, day, now, priority, kiosk, request_id, lang):
         service_id = service.id
-        with self._transaction() as (db, out):
-            if request_id is not None and db.execute(
-                    "SELECT 1 FROM tickets WHERE day = ? AND request_id = ?",
-                    [day, request_id]).fetchone():
-                raise _Twin
-            reason = self.views.closed_reason(db, service, day)
-            if reason:
-                raise ServiceClosed("service_closed_" + reason, service=service_id)
-            seq = db.execute(
-                "INSERT INTO number_counters(service, day, last) VALUES (?, ?, 1) "
-                "ON CONFLICT(service, day) DO UPDATE SET last = last + 1 RETURNING last",
-                [service_id, day]).fetchone()[0]
-            digits = self.cfg["issuing"]["number_digits"]
-            number = f"{service.prefix}{seq:0{digits}d}"
-            token = secrets.token_urlsafe(18)
-            # A new ticket is last among the tickets of its kind: everyone waiting in its
-            # line with the same or a higher priority is ahead of it.
-            waiting, ahead = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(priority >= ? AND target_counter IS NULL), 0) "
-                "FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?",
-                [int(bool(priority)), day, service_id]).fetchone()
-            rate = self.views.line_rate(db, service_id)
-            position, estimate = ahead + 1, self.views.wait_for(ahead, rate)
-            ticket = dict(db.execute(
-                "INSERT INTO tickets(token, day, number, seq, number_service, service, "
-                "priority, status, queue_key, issued_at, kiosk, estimate_s, request_id, lang) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?) RETURNING *",
-                [token, day, number, seq, service_id, service_id, int(bool(priority)), now,
-                 now, kiosk, estimate, request_id, lang]).fetchone())
-            self._log(db, "issued", ticket=ticket, kiosk=kiosk, priority=bool(priority),
-                      estimate_s=estimate)
-            out.append(self._ticket_event(ev.TicketIssued, ticket, position=position,
-                                          estimated_wait_s=estimate))
-            if priority:  # it went ahead of ordinary tickets: their places changed
-                out.extend(self._queue_changed(db, service_id))
-            else:  # nobody's place changed; only the line grew
-                out.append(ev.QueueChanged(
-                    service=service_id, zone=service.zone, waiting=waiting + 1,
-                    estimated_wait_s=self.views.wait_for(waiting + 1, rate)))
+        if request_id is not None and db.execute(
+                "SELECT 1 FROM tickets WHERE day = ? AND request_id = ?",
+                [day, request_id]).fetchone():
+            raise _Twin
+        reason = self.views.closed_reason(db, service, day)
+        if reason:
+            raise ServiceClosed("service_closed_" + reason, service=service_id)
+        seq = db.execute(
+            "INSERT INTO number_counters(service, day, last) VALUES (?, ?, 1) "
+            "ON CONFLICT(service, day) DO UPDATE SET last = last + 1 RETURNING last",
+            [service_id, day]).fetchone()[0]
+        digits = self.cfg["issuing"]["number_digits"]
+        number = f"{service.prefix}{seq:0{digits}d}"
+        token = secrets.token_urlsafe(18)
+        # A new ticket is last among the tickets of its kind: everyone waiting in its
+        # line with the same or a higher priority is ahead of it.
+        waiting, ahead = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(priority >= ? AND target_counter IS NULL), 0) "
+            "FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?",
+            [int(bool(priority)), day, service_id]).fetchone()
+        rate = self.views.line_rate(db, service_id)
+        position, estimate = ahead + 1, self.views.wait_for(ahead, rate)
+        ticket = dict(db.execute(
+            "INSERT INTO tickets(token, day, number, seq, number_service, service, "
+            "priority, status, queue_key, issued_at, kiosk, estimate_s, request_id, lang) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?) RETURNING *",
+            [token, day, number, seq, service_id, service_id, int(bool(priority)), now,
+             now, kiosk, estimate, request_id, lang]).fetchone())
+        self._log(db, "issued", ticket=ticket, kiosk=kiosk, priority=bool(priority),
+                  estimate_s=estimate)
+        out.append(self._ticket_event(ev.TicketIssued, ticket, position=position,
+                                      estimated_wait_s=estimate))
+        if priority:  # it went ahead of ordinary tickets: their places changed
+            out.extend(self._queue_changed(db, service_id))
+        else:  # nobody's place changed; only the line grew
+            out.append(ev.QueueChanged(
+                service=service_id, zone=service.zone, waiting=waiting + 1,
+                estimated_wait_s=self.views.wait_for(waiting + 1, rate)))
         view = self.views.ticket_view_row(ticket, position, estimate)
         view["token"], view["repeated"] = token, False
         return view

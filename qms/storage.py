@@ -7,20 +7,46 @@ a number once acknowledged survives a power cut. Writes go through ``write()``, 
 Writers queue on a lock rather than on SQLite's busy handler, which sleeps 1 to 100 ms
 between retries: a thread (or greenlet) lock inside the process, and ``flock`` on a lock
 file beside the database between processes sharing it.
+
+``grouped()`` is group commit for the hottest write, issuing: the calls that arrive while
+one is being written share the next transaction, each in its own savepoint, and one COMMIT
+(one fsync) makes them all durable before any of them answers. The COMMIT was 21 % of the
+server's time when each ticket had its own.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import queue
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
 from .migrations import migrations
+
+log = logging.getLogger(__name__)
+
+
+class _Grouped:
+    """One call waiting in a group commit."""
+
+    __slots__ = ("fn", "on_commit", "done", "lead", "value", "error")
+
+    def __init__(self, fn, on_commit):
+        self.fn, self.on_commit = fn, on_commit
+        self.done = threading.Event()
+        self.lead = False  # woken to write the next group rather than with its result
+        self.value = self.error = None
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 class Storage:
@@ -29,6 +55,10 @@ class Storage:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._lock_file = open(self.path + ".lock", "a+b")  # noqa: SIM115 (kept open)
+        self._group_lock = threading.Lock()
+        self._waiting: list[_Grouped] = []
+        self._writing = False  # a group is being written; newcomers wait for the next one
+        self.groups = self.grouped_calls = 0  # for tests and benchmarks: mean group size
         self._pool: queue.LifoQueue = queue.LifoQueue()
         self._all: list[sqlite_utils.Database] = []
         for _ in range(pool_size):
@@ -79,6 +109,63 @@ class Storage:
                 db.conn.execute("ROLLBACK")
                 raise
             db.conn.execute("COMMIT")
+
+    def grouped(self, fn, on_commit=None):
+        """``fn(db)`` in a write transaction shared with the calls that arrive meanwhile
+        (group commit), rolled back alone if it raises. Returns its value once the group
+        is committed, or raises its error; ``on_commit(value)`` runs after the COMMIT, in
+        the order the calls were made, before any of them returns (events go out in the
+        order of the log)."""
+        job = _Grouped(fn, on_commit)
+        with self._group_lock:
+            self._waiting.append(job)
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            time.sleep(0)  # under gevent, the requests already read join this group
+        else:
+            job.done.wait()
+            if not job.lead:
+                return job.result()
+        with self._group_lock:
+            group, self._waiting = self._waiting, []
+        try:
+            self._write_group(group)
+        finally:
+            with self._group_lock:
+                if self._waiting:  # the first of the next group writes it
+                    self._waiting[0].lead = True
+                    self._waiting[0].done.set()
+                else:
+                    self._writing = False
+        return job.result()
+
+    def _write_group(self, group):
+        self.groups += 1
+        self.grouped_calls += len(group)
+        try:
+            with self.write() as db:
+                for job in group:
+                    db.conn.execute("SAVEPOINT grouped")
+                    try:
+                        job.value = job.fn(db)
+                    except Exception as exc:
+                        db.conn.execute("ROLLBACK TO grouped")
+                        job.error = exc
+                    db.conn.execute("RELEASE grouped")
+        except BaseException as exc:  # BEGIN or COMMIT failed: nothing of the group holds
+            for job in group:
+                if job.error is None:
+                    job.value, job.error = None, exc
+        for job in group:
+            if job.error is None and job.on_commit is not None:
+                try:
+                    job.on_commit(job.value)
+                except Exception:
+                    log.exception("after-commit step failed")
+        for job in group:
+            job.lead = False
+            job.done.set()
 
     def close(self):
         for db in self._all:

@@ -10,6 +10,7 @@ from pathlib import Path
 import requests
 
 from conftest import ROOT, LiveServer
+from qms.storage import Storage
 
 ISSUER = """
 import sys
@@ -126,3 +127,52 @@ def test_four_processes_starting_together_on_a_fresh_folder_share_one_database(t
     config = make_config(tmp_path)  # the data folder does not exist yet
     numbers = issue_in_processes(config, 4, 25, wait_ready=False)  # migrate all at once
     assert len(numbers) == 100 and contiguous(numbers, "PA", 100)
+
+
+# -- group commit: the writes that arrive together share one COMMIT --------------------------
+
+def test_writes_arriving_during_a_commit_share_the_next_one_and_fail_alone(tmp_path):
+    storage = Storage(tmp_path / "g.sqlite3")
+    with storage.db() as db:
+        db.execute("CREATE TABLE t (n INTEGER UNIQUE)")
+    first_inside, others_queued = threading.Event(), threading.Event()
+    committed, results = [], {}
+
+    def first(db):
+        first_inside.set()
+        assert others_queued.wait(10)  # the other callers arrive while this one writes
+        db.execute("INSERT INTO t VALUES (0)")
+        return 0
+
+    def later(n):
+        def fn(db):
+            db.execute("INSERT INTO t VALUES (?)", [n])
+            if n == 3:
+                raise ValueError("refused")  # rolled back alone
+            return n
+        return fn
+
+    def call(n, fn):
+        try:
+            results[n] = storage.grouped(fn, on_commit=committed.append)
+        except ValueError as exc:
+            results[n] = str(exc)
+
+    threads = [threading.Thread(target=call, args=(0, first))]
+    threads[0].start()
+    assert first_inside.wait(10)
+    for n in range(1, 7):
+        threads.append(threading.Thread(target=call, args=(n, later(n))))
+        threads[-1].start()
+    deadline = time.monotonic() + 10
+    while len(storage._waiting) < 6 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    others_queued.set()
+    for t in threads:
+        t.join(10)
+    assert results == {0: 0, 1: 1, 2: 2, 3: "refused", 4: 4, 5: 5, 6: 6}
+    assert (storage.groups, storage.grouped_calls) == (2, 7)  # 1, then the 6 that waited
+    with storage.db() as db:
+        assert [r[0] for r in db.execute("SELECT n FROM t ORDER BY rowid")] == [0, 1, 2, 4, 5, 6]
+    assert sorted(committed[1:]) == [1, 2, 4, 5, 6] and committed[0] == 0
+    storage.close()
