@@ -25,6 +25,8 @@ from .routes import registered_kiosk, status_url
 MESSAGES = ("kiosk_",)
 LIVE_FIELDS = ("waiting", "estimated_wait_s", "open", "closed_reason")
 
+PRINT_SLACK_S = 5  # beyond the printer's own timeout, before the screen gives up waiting
+
 
 def _qms():
     return current_app.extensions["qms"]
@@ -52,6 +54,10 @@ def _page(kiosk: dict | None, secret: str):
         "zone": kiosk["zone"] if kiosk else "",
         "center": center.name,
         "return_after_s": qms.cfg["kiosk"]["return_after_s"],
+        # No print news this long after the answer (a lost event, a printer backed up):
+        # the screen stops saying "printing" and says what to do if no ticket came out.
+        "print_patience_s": ((kiosk or {}).get("printer") or qms.cfg["printer"])["timeout_s"]
+        + PRINT_SLACK_S,
         "priority": qms.cfg["kiosk"]["priority"],
         "catalogues": {code: catalogue_for(code, COMMON_MESSAGES + MESSAGES)
                        for code in LANGUAGES},

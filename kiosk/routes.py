@@ -65,13 +65,13 @@ def issue():
                                   request_id=request_id, lang=lang())
     ticket["status_url"] = status_url(ticket["token"])
     # Printing runs on the printer's own worker: the ticket exists whatever happens there.
-    # A repeated request was printed the first time: its answer names the printer only.
+    # A repeated request is printed again only if the first print failed or was lost.
     printers = _qms().printers
     device = printers.device_for(kiosk)
-    if device and not ticket["repeated"]:
+    if device and not (ticket["repeated"] and printers.printed_or_pending(ticket["number"])):
         device = printers.submit(kiosk, ticket_print(ticket, lang()))
     ticket["print"] = device or None
-    return jsonify(ticket), 200 if ticket["repeated"] else 201
+    return jsonify(ticket), 201
 
 
 def ticket_print(ticket: dict, page_lang: str):

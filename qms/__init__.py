@@ -30,10 +30,12 @@ class Qms:
     speech: object = None  # qms.speech.Speech: request(parts), wait(key, timeout)
 
     def close(self):
-        """Let the voice finish the phrase in hand, then close the database: after this
-        the data folder can be removed (tests, a server being stopped)."""
+        """Let the voice finish the phrase in hand, stop the printers, then close the
+        database: after this the data folder can be removed (tests, a server stopping)."""
         if self.speech is not None:
             self.speech.close()
+        if self.printers is not None:
+            self.printers.close()
         self.storage.close()
 
 

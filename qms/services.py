@@ -151,22 +151,22 @@ class QueueService:
         service = self.center.services.get(service_id)
         if service is None:
             raise NotFound("unknown_service", service=service_id)
-        now = self.clock.now()
-        day = self.clock.service_day(now)
         if request_id is not None:
-            again = self._repeated_request(day, request_id, service_id, priority, kiosk)
+            again = self._repeated_request(request_id, service_id, priority, kiosk)
             if again is not None:
                 return again
         try:
-            return self._issue(service, day, now, priority, kiosk, request_id, lang)
+            return self._grouped(lambda db, out: self._issue_in(
+                db, out, service, priority, kiosk, request_id, lang))
         except _Twin:  # the same request, sent twice at once, was issued meanwhile
-            return self._repeated_request(day, request_id, service_id, priority, kiosk)
+            return self._repeated_request(request_id, service_id, priority, kiosk)
 
-    def _issue(self, service, day, now, priority, kiosk, request_id, lang) -> dict:
-        return self._grouped(lambda db, out: self._issue_in(
-            db, out, service, day, now, priority, kiosk, request_id, lang))
-
-    def _issue_in(self, db, out, service, day, now, priority, kiosk, request_id, lang):
+    def _issue_in(self, db, out, service, priority, kiosk, request_id, lang):
+        # The time is read inside the transaction: a day that turned while this call
+        # waited for the lock gives a ticket of the new day, never one of the day the
+        # reset has already closed.
+        now = self.clock.now()
+        day = self.clock.service_day(now)
         service_id = service.id
         if request_id is not None and db.execute(
                 "SELECT 1 FROM tickets WHERE day = ? AND request_id = ?",
@@ -210,9 +210,10 @@ class QueueService:
         view["token"], view["repeated"] = token, False
         return view
 
-    def _repeated_request(self, day, request_id, service_id, priority, kiosk):
+    def _repeated_request(self, request_id, service_id, priority, kiosk):
         """The ticket already issued today for ``request_id``, or None; 409 if the key
         came with another request."""
+        day = self.clock.service_day()
         with self.storage.db() as db:
             row = db.execute("SELECT * FROM tickets WHERE day = ? AND request_id = ?",
                              [day, request_id]).fetchone()

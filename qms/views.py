@@ -334,7 +334,8 @@ class Views:
         counts = {r[0]: (r[1], r[2]) for r in db.execute(
             "SELECT type, COUNT(*), AVG(json_extract(data, '$.service_s')) FROM events "
             "WHERE day = ? AND officer = ? AND type IN ('called', 'completed', 'no_show', "
-            "'transferred') AND json_extract(data, '$.reason') IS NULL GROUP BY type",
+            "'transferred') AND NOT (type = 'transferred' AND "
+            "json_extract(data, '$.reason') IS 'counter_closed') GROUP BY type",
             [day, username])}
         served, mean = counts.get("completed", (0, None))
         return {"called": counts.get("called", (0,))[0], "served": served,

@@ -149,7 +149,7 @@ def test_a_request_sent_again_with_its_key_gets_the_same_ticket_not_a_second(app
     key = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
     first = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
     again = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
     assert first.json["repeated"] is False and again.json["repeated"] is True
     for name in ("number", "token", "status_url", "issued_at", "position"):
         assert again.json[name] == first.json[name], name
@@ -164,12 +164,12 @@ def test_a_request_sent_again_with_its_key_gets_the_same_ticket_not_a_second(app
     staff.act(1, "next")
     later = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
     assert (later.status_code, later.json["status"], later.json["counter"]) == \
-        (200, "called", 1)
+        (201, "called", 1)
     # Transferred, the ticket lives on in another line under the same token.
     staff.act(1, "transfer", {"service": "cap-phep"})
     moved = client.post("/api/tickets", json={"service": "quoc-tich", "request_id": key})
     assert (moved.status_code, moved.json["status"], moved.json["service"]) == \
-        (200, "waiting", "cap-phep")
+        (201, "waiting", "cap-phep")
     assert (moved.json["token"], moved.json["position"]) == (first.json["token"], 1)
     assert len(issued_events(app)) == 2
 
@@ -192,25 +192,51 @@ def test_a_malformed_or_reused_request_key_is_refused_and_changes_nothing(app, c
     assert issued_events(app) == [("PA001",)]
 
 
-def test_the_same_key_sent_from_eight_threads_at_once_makes_one_ticket(live_server):
+def test_the_same_key_sent_from_eight_threads_at_once_makes_one_ticket(app):
+    """Real threads, each with its own client, in rounds started by a barrier: copies of one
+    request meet inside one transaction (group commit) or one after the other, and every
+    copy gets the same ticket, never an error and never a second ticket."""
     import threading
+    clients = [app.test_client() for _ in range(8)]
+    start = threading.Barrier(8)
+    for round_ in range(15):
+        key = f"round-{round_:02d}-0123456789abcdef"
+        answers = [None] * 8
 
-    import requests
-    answers, start = [], threading.Barrier(8)
+        def post(i, key=key, answers=answers):
+            start.wait()
+            answers[i] = clients[i].post("/api/tickets", json={"service": "cap-phep",
+                                                               "request_id": key})
 
-    def post():
-        start.wait()
-        answers.append(requests.post(live_server.url + "/api/tickets", timeout=10, json={
-            "service": "cap-phep", "request_id": "same-tap-0123456789"}))
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [r.status_code for r in answers] == [201] * 8, [r.json for r in answers]
+        assert sum(not r.json["repeated"] for r in answers) == 1
+        assert {r.json["number"] for r in answers} == {f"XA{round_ + 1:03d}"}
+        assert len({r.json["token"] for r in answers}) == 1
+    with app.extensions["qms"].storage.db() as db:
+        assert db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 15
 
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(r.status_code for r in answers) == [200] * 7 + [201]
-    assert {r.json()["number"] for r in answers} == {"XA001"}
-    assert {r.json()["token"] for r in answers} == {answers[0].json()["token"]}
-    waiting = {s["id"]: s["waiting"] for s in
-               requests.get(live_server.url + "/api/services", timeout=5).json()["services"]}
-    assert waiting["cap-phep"] == 1
+
+def test_a_day_that_turns_while_a_ticket_waits_for_the_lock_gives_a_ticket_of_the_new_day(
+        app_with):
+    app, client, clock = app_with({}, when="2026-05-28T23:59:59.5+07:00")
+    issue(client)  # yesterday's ticket, closed by the reset
+    storage = app.extensions["qms"].storage
+    grouped = storage.grouped
+
+    def midnight_passes_in_the_queue(*args, **kwargs):
+        clock.advance(1.0)
+        return grouped(*args, **kwargs)
+
+    storage.grouped = midnight_passes_in_the_queue
+    ticket = issue(client)
+    storage.grouped = grouped
+    assert (ticket["number"], ticket["issued_at"][:10]) == ("PA001", "2026-05-29")
+    seen = client.get(f"/api/tickets/{ticket['token']}").json
+    assert (seen["status"], seen["position"]) == ("waiting", 1)
+    waiting = {s["id"]: s["waiting"] for s in client.get("/api/services").json["services"]}
+    assert waiting["quoc-tich"] == 1

@@ -165,7 +165,7 @@ def test_a_retried_tap_prints_once_and_a_reprint_speaks_the_visitors_language(
     body = {"service": "quoc-tich", "kiosk": "k1", "request_id": "tap-0123456789abcdef"}
     first = requests.post(srv.url + "/api/tickets?lang=en", json=body, timeout=10)
     again = requests.post(srv.url + "/api/tickets?lang=en", json=body, timeout=10)
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
     assert again.json()["number"] == first.json()["number"]
     assert again.json()["print"] == "printer:k1"  # where it was printed, not printed again
     other = issue(srv, service="cong-chung")
@@ -194,5 +194,25 @@ def test_a_roll_near_its_end_prints_and_tells_the_supervisors(tmp_path, running)
         _, printed = board.until("ticket_printed", timeout=10)[-1]
         assert (printed["number"], printed["paper_low"]) == (ticket["number"], True)
         board.close()
+    finally:
+        fake.stop()
+
+
+def test_a_retried_tap_whose_first_print_failed_is_printed_again(tmp_path, running):
+    fake = FakePrinter(refuse=True)
+    try:
+        srv = serve(tmp_path, fake.config())
+        running.append(srv)
+        kiosk = Watcher(srv.url, "kiosk:k1")
+        body = {"service": "quoc-tich", "kiosk": "k1", "request_id": "tap-fedcba9876543210"}
+        first = requests.post(srv.url + "/api/tickets", json=body, timeout=10).json()
+        _, fault = kiosk.until("device_fault", timeout=10)[-1]
+        assert fault["number"] == first["number"]
+        fake.listen()  # the printer is back when the kiosk asks again
+        again = requests.post(srv.url + "/api/tickets", json=body, timeout=10)
+        assert (again.status_code, again.json()["repeated"]) == (201, True)
+        job, = fake.wait_for_jobs(1)
+        assert decode_qr(parse_raster(job)[0]) == [first["status_url"]]
+        kiosk.close()
     finally:
         fake.stop()

@@ -8,6 +8,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 MAX_QUEUED = 200  # per printer; beyond it a ticket is reported and dropped
 STALE_S = 30.0  # a ticket that could not start printing this soon after issue is dropped:
 #                 the visitor has left the kiosk, and staff reprint on request
+OUTCOMES_KEPT = 5000  # print outcomes remembered, for retried requests
 PAPER_LOW = "paper_low"  # a printed ticket whose printer said its roll is nearly used up
 
 
@@ -107,6 +109,8 @@ class Printers:
 
     def __init__(self, cfg: dict, *, on_fault: Callable, on_printed: Callable | None = None):
         self.on_fault, self.on_printed = on_fault, on_printed
+        self._outcomes: OrderedDict[str, str] = OrderedDict()  # number -> pending|printed|failed
+        self._outcomes_lock = threading.Lock()
         self._workers: dict[str, _Worker] = {}
         self._default = self._add("printer", cfg["printer"])
         self._kiosks = {k["id"]: self._add(f"printer:{k['id']}", k["printer"])
@@ -137,6 +141,7 @@ class Printers:
         device = self.device_for(kiosk_id)
         if device is None:
             return None
+        self._note(ticket.number, "pending")
         refused = self._workers[device].put(ticket)
         if refused:
             self._report(device, "fault", ERROR, refused, ticket.number)
@@ -151,7 +156,22 @@ class Printers:
         for worker in self._workers.values():
             worker.join(end - time.monotonic())
 
+    def printed_or_pending(self, number: str) -> bool:
+        """Whether this process has ``number`` printed or on its way to the paper (a
+        retried request need not print it again); False after a fault or a restart."""
+        with self._outcomes_lock:
+            return self._outcomes.get(number) in ("pending", "printed")
+
+    def _note(self, number, outcome):
+        with self._outcomes_lock:
+            self._outcomes[number] = outcome
+            self._outcomes.move_to_end(number)
+            while len(self._outcomes) > OUTCOMES_KEPT:
+                self._outcomes.popitem(last=False)
+
     def _report(self, device, event, kind, message, number):
+        if number:
+            self._note(number, "printed" if event == "printed" else "failed")
         try:
             if event == "printed":
                 log.info("printer %s: ticket %s printed", device, number)

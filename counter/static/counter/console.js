@@ -278,13 +278,17 @@
     $("#transfer-warning").hidden = !(option && option.dataset.idle === "1");
   };
 
+  let marking = 0;  // the newest reading of the counters; older answers are dropped
+
   async function markTargets(select) {
     if (!select.dataset.watched) {
       select.dataset.watched = "1";
       select.addEventListener("change", warnTarget);
     }
+    setMarks(select, new Map());  // nothing stale meanwhile, nor if the reading fails
+    const round = ++marking;
     const ctr = await api("GET", "/api/counters");
-    if (!ctr.ok) return;  // offline: the list stays as it is, unmarked
+    if (!ctr.ok || round !== marking || !$("#transfer-dialog").open) return;
     const idle = new Map();
     for (const s of data.services) idle.set("service:" + s.id, "console_target_no_counter");
     for (const c of ctr.data.counters) {
@@ -292,6 +296,10 @@
         : c.status === "paused" ? "console_target_paused" : "console_target_closed");
       if (c.status === "open") for (const s of c.services) idle.set("service:" + s, null);
     }
+    setMarks(select, idle);
+  }
+
+  function setMarks(select, idle) {
     for (const option of select.options) {
       if (!option.dataset.label) option.dataset.label = option.textContent;
       const why = idle.get(option.value);

@@ -287,6 +287,7 @@
 
   function goHome() {
     clearInterval(ui.timer);
+    clearTimeout(ui.printTimer);
     ui.timer = null;
     ui.ticket = null;
     ui.priority = false;
@@ -361,11 +362,13 @@
       const response = await fetch("/api/tickets?lang=" + D.lang, {
         method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin",
         signal: abort.signal});
-      let payload = {};
-      try { payload = await response.json(); } catch (err) { payload = {}; }
-      // 201: a new ticket; 200: the answer to this tap, lost once and asked again.
-      return {ok: response.status === 201 || response.status === 200,
-              status: response.status, data: payload};
+      let payload = null;
+      try { payload = await response.json(); } catch (err) { payload = null; }
+      if (response.ok && !(payload && payload.number && payload.token)) {
+        // The answer was cut off on its way: as good as lost, ask again with the same key.
+        return {ok: false, status: 0, data: {error: t("kiosk_error_offline")}};
+      }
+      return {ok: response.ok, status: response.status, data: payload || {}};
     } catch (err) {
       return {ok: false, status: 0, data: {error: t("kiosk_error_offline")}};
     } finally {
@@ -400,6 +403,14 @@
     ui.print = ui.device ? "pending" : "none";
     const early = prints.get(ticket.number);
     if (ui.device && early) printNews(early);
+    clearTimeout(ui.printTimer);
+    if (ui.print === "pending") {
+      ui.printTimer = setTimeout(() => {
+        if (ui.print !== "pending") return;
+        ui.print = "unknown";
+        renderPrint();
+      }, D.print_patience_s * 1000);
+    }
     ui.priority = false; // priority mode is for one ticket
     renderTicket();
     show("done");
@@ -446,7 +457,8 @@
   function renderPrint() {
     const node = $("k-print");
     const ids = {none: "kiosk_print_none", pending: "kiosk_print_pending",
-                 done: "kiosk_print_done", failed: "kiosk_print_failed"};
+                 done: "kiosk_print_done", failed: "kiosk_print_failed",
+                 unknown: "kiosk_print_unknown"};
     node.textContent = t(ids[ui.print]);
     node.className = "k-print k-print-" + ui.print;
   }
