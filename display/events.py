@@ -5,27 +5,53 @@ joining its room. The whole-center display (zone "") of a center with several zo
 silent unless it also sends ``"sound": true`` (opened as ``/display?sound=1``). The zone's
 ``zones[].speaker`` (matched against the name) speaks; if it is absent or not configured,
 the display that registered first does. When the speaker
-disconnects, the next one is told ``speaker {"speaking": true}``. Elections are per server
-process: with several processes behind Redis, pin each zone's displays to one process or
-name the speaker.
+disconnects, the next one is told ``speaker {"speaking": true}``. The membership lives in
+election.py: in memory for one process, in the shared database when several processes fan
+out through Redis, so a zone has one voice whichever process each display reached.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from flask import current_app, request
 
 from qms.realtime import _ack_error, socketio
 
+from .election import HEARTBEAT_S, LocalElection, SharedElection
+
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_zones: dict[str, list[tuple[str, str]]] = {}  # zone ("" = whole center) -> (sid, name)
 
 
-def _elected(zone: str, wanted: str) -> str | None:
-    members = _zones.get(zone, [])
-    named = [sid for sid, name in members if wanted and name == wanted]
-    return (named or [sid for sid, _ in members] or [None])[0]
+def _election():
+    """The app's election: in memory, or in the shared database when several processes
+    fan out through a message queue (then a sweep runs in the background)."""
+    app = current_app
+    with _lock:
+        election = app.extensions.get("qms_election")
+        if election is None:
+            qms = app.extensions["qms"]
+            if qms.cfg["server"]["message_queue"]:
+                election = SharedElection(qms.storage)
+                socketio.start_background_task(_sweep_forever, election)
+            else:
+                election = LocalElection()
+            app.extensions["qms_election"] = election
+    return election
+
+
+def _sweep_forever(election):
+    while True:
+        socketio.sleep(HEARTBEAT_S)
+        try:
+            handover = election.sweep()
+        except Exception:  # a closed or busy database: try again at the next beat
+            log.exception("speaker sweep failed")
+            continue
+        for zone, sid in handover:
+            socketio.emit("speaker", {"zone": zone, "speaking": True}, to=sid)
 
 
 def _wanted(zone: str) -> str:
@@ -52,27 +78,12 @@ def register_handlers():
         if not zone and len(zones) > 1 and data.get("sound") is not True:
             # The zones' own TVs speak; a center-wide TV in the same hall would repeat them.
             return {"ok": True, "zone": zone, "speaking": False}
-        wanted = _wanted(zone)
-        with _lock:
-            before = _elected(zone, wanted)
-            members = [m for m in _zones.get(zone, []) if m[0] != request.sid]
-            _zones[zone] = members + [(request.sid, name)]
-            now = _elected(zone, wanted)
-        if before and before != now:  # a named speaker arrived: the stand-in goes quiet
-            socketio.emit("speaker", {"zone": zone, "speaking": False}, to=before)
-        return {"ok": True, "zone": zone, "speaking": now == request.sid}
+        speaking, silenced = _election().join(zone, request.sid, name, _wanted(zone))
+        if silenced:  # a named speaker arrived: the stand-in goes quiet
+            socketio.emit("speaker", {"zone": zone, "speaking": False}, to=silenced)
+        return {"ok": True, "zone": zone, "speaking": speaking}
 
     @socketio.on("disconnect")
     def on_disconnect(*_):
-        handover = []
-        with _lock:
-            for zone, members in _zones.items():
-                if any(sid == request.sid for sid, _ in members):
-                    wanted = _wanted(zone)
-                    before = _elected(zone, wanted)
-                    _zones[zone] = [m for m in members if m[0] != request.sid]
-                    now = _elected(zone, wanted)
-                    if now and now != before:
-                        handover.append((zone, now))
-        for zone, sid in handover:
+        for zone, sid in _election().leave(request.sid):
             socketio.emit("speaker", {"zone": zone, "speaking": True}, to=sid)

@@ -107,3 +107,14 @@ def m004_request_and_language(db):
     db.execute("ALTER TABLE tickets ADD COLUMN lang TEXT")
     db.execute("CREATE UNIQUE INDEX tickets_request ON tickets(day, request_id) "
                "WHERE request_id IS NOT NULL")
+
+
+@migrations()
+def m005_speakers(db):
+    # Which display speaks in each zone, shared by the server processes of one database
+    # when they fan out through Redis (display/election.py). Live device state, not history:
+    # rows come and go with the displays' connections.
+    db.execute("CREATE TABLE speakers (sid TEXT PRIMARY KEY, zone TEXT NOT NULL, "
+               "name TEXT NOT NULL, wanted TEXT NOT NULL, process TEXT NOT NULL, "
+               "joined REAL NOT NULL, seen REAL NOT NULL)")
+    db.execute("CREATE INDEX speakers_zone ON speakers(zone, joined)")

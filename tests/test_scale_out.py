@@ -60,3 +60,60 @@ def test_a_call_on_one_process_reaches_a_display_on_another(tmp_path, redis_url)
         display.disconnect()
         first.kill()
         second.kill()
+
+
+def speaker(url, zone="A", name=""):
+    """A display of ``zone`` on the server at ``url`` that asked to speak; returns (client,
+    whether it speaks)."""
+    client = socketio.SimpleClient()
+    client.connect(url, transports=["websocket"])
+    assert client.call("join", {"room": f"display:{zone}"}, timeout=10)["ok"] is True
+    answer = client.call("speaker", {"zone": zone, "name": name}, timeout=10)
+    assert answer["ok"] is True, answer
+    return client, answer["speaking"]
+
+
+def told_to_speak(client, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            name, payload = client.receive(timeout=max(0.1, deadline - time.monotonic()))
+        except socketio.exceptions.TimeoutError:
+            break
+        if name == "speaker":
+            return payload["speaking"]
+    return None
+
+
+def test_a_zone_has_one_voice_whichever_process_its_displays_reached(tmp_path, redis_url):
+    config = make_config(tmp_path, {"server": {"async_mode": "gevent",
+                                               "message_queue": redis_url}})
+    first, second = LiveServer(config).start(), LiveServer(config).start()
+    clients = []
+    try:
+        a, a_speaks = speaker(first.url)
+        b, b_speaks = speaker(second.url)
+        c, c_speaks = speaker(second.url, zone="B")
+        clients += [a, b, c]
+        assert (a_speaks, b_speaks, c_speaks) == (True, False, True)
+        a.disconnect()  # the voice of zone A leaves: the display on the other process speaks
+        assert told_to_speak(b, timeout=10) is True
+        d, d_speaks = speaker(first.url)
+        clients.append(d)
+        assert d_speaks is False
+        # The process holding zone A's voice dies without a word: within a few heartbeats
+        # the other process drops its displays and zone A speaks again.
+        e, e_speaks = speaker(first.url, zone="B")
+        clients.append(e)
+        assert e_speaks is False
+        second.kill()
+        assert told_to_speak(d, timeout=20) is True
+        assert told_to_speak(e, timeout=5) is True
+    finally:
+        for client in clients:
+            try:
+                client.disconnect()
+            except Exception:
+                pass
+        first.kill()
+        second.kill()
