@@ -155,11 +155,16 @@ class QueueService:
             again = self._repeated_request(request_id, service_id, priority, kiosk)
             if again is not None:
                 return again
-        try:
-            return self._grouped(lambda db, out: self._issue_in(
-                db, out, service, priority, kiosk, request_id, lang))
-        except _Twin:  # the same request, sent twice at once, was issued meanwhile
-            return self._repeated_request(request_id, service_id, priority, kiosk)
+        for _ in range(3):
+            try:
+                return self._grouped(lambda db, out: self._issue_in(
+                    db, out, service, priority, kiosk, request_id, lang))
+            except _Twin:  # the same request, sent twice at once, was issued meanwhile
+                again = self._repeated_request(request_id, service_id, priority, kiosk)
+                if again is not None:
+                    return again
+                # ...in a group whose COMMIT then failed, or the day turned: issue it now
+        raise Conflict("request_in_progress")
 
     def _issue_in(self, db, out, service, priority, kiosk, request_id, lang):
         # The time is read inside the transaction: a day that turned while this call

@@ -35,12 +35,11 @@ log = logging.getLogger(__name__)
 class _Grouped:
     """One call waiting in a group commit."""
 
-    __slots__ = ("fn", "on_commit", "done", "lead", "value", "error")
+    __slots__ = ("fn", "on_commit", "done", "value", "error")
 
     def __init__(self, fn, on_commit):
         self.fn, self.on_commit = fn, on_commit
         self.done = threading.Event()
-        self.lead = False  # woken to write the next group rather than with its result
         self.value = self.error = None
 
     def result(self):
@@ -56,8 +55,9 @@ class Storage:
         self._lock = threading.Lock()
         self._lock_file = open(self.path + ".lock", "a+b")  # noqa: SIM115 (kept open)
         self._group_lock = threading.Lock()
-        self._waiting: list[_Grouped] = []
-        self._writing = False  # a group is being written; newcomers wait for the next one
+        self._jobs: queue.Queue = queue.Queue()  # calls waiting for the group-commit writer
+        self._writer: threading.Thread | None = None
+        self.closed = False
         self.groups = self.grouped_calls = 0  # for tests and benchmarks: mean group size
         self._pool: queue.LifoQueue = queue.LifoQueue()
         self._all: list[sqlite_utils.Database] = []
@@ -112,39 +112,57 @@ class Storage:
 
     def grouped(self, fn, on_commit=None):
         """``fn(db)`` in a write transaction shared with the calls that arrive meanwhile
-        (group commit), rolled back alone if it raises. Returns its value once the group
-        is committed, or raises its error; ``on_commit(value)`` runs after the COMMIT, in
-        the order the calls were made, before any of them returns (events go out in the
-        order of the log)."""
+        (group commit), rolled back alone if it raises ``Exception``. Returns its value
+        once the group is committed, or raises its error; ``on_commit(value)`` runs after
+        the COMMIT, in the order the calls were made, before any of them returns (events
+        go out in the order of the log).
+
+        The groups are written by one writer thread (a greenlet under gevent) that takes
+        every call waiting when it is free: a caller that dies while it waits (a timeout,
+        a killed greenlet) loses only its answer, never the other callers' answers or the
+        writer itself."""
         job = _Grouped(fn, on_commit)
         with self._group_lock:
-            self._waiting.append(job)
-            lead = not self._writing
-            self._writing = True
-        if lead:
-            time.sleep(0)  # under gevent, the requests already read join this group
-        else:
-            job.done.wait()
-            if not job.lead:
-                return job.result()
-        with self._group_lock:
-            group, self._waiting = self._waiting, []
-        try:
-            self._write_group(group)
-        finally:
-            with self._group_lock:
-                if self._waiting:  # the first of the next group writes it
-                    self._waiting[0].lead = True
-                    self._waiting[0].done.set()
-                else:
-                    self._writing = False
+            if self._writer is None:
+                if self.closed:
+                    raise RuntimeError("storage closed")
+                self._writer = threading.Thread(target=self._write_groups, daemon=True,
+                                                name="qms-group-commit")
+                self._writer.start()
+            self._jobs.put(job)
+        job.done.wait()
         return job.result()
+
+    def _write_groups(self):
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            time.sleep(0)  # under gevent, the requests already read join this group
+            group, stop = [job], False
+            while True:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                group.append(more)
+            try:
+                self._write_group(group)
+            except Exception:  # _write_group answers every job; this is a bug to log
+                log.exception("group commit failed")
+            if stop:
+                return
 
     def _write_group(self, group):
         self.groups += 1
         self.grouped_calls += len(group)
+        committed = False
         try:
-            with self.write() as db:
+            with self._exclusive(), self.db() as db:
+                db.conn.execute("BEGIN IMMEDIATE")
                 for job in group:
                     db.conn.execute("SAVEPOINT grouped")
                     try:
@@ -153,21 +171,35 @@ class Storage:
                         db.conn.execute("ROLLBACK TO grouped")
                         job.error = exc
                     db.conn.execute("RELEASE grouped")
-        except BaseException as exc:  # BEGIN or COMMIT failed: nothing of the group holds
+                db.conn.execute("COMMIT")
+                committed = True
+        except BaseException as exc:
+            if committed:  # the tickets are on disk: only the clean-up after it failed
+                log.exception("after a group commit")
+            else:  # BEGIN, a job or COMMIT failed (db() rolled back): nothing holds
+                for job in group:
+                    if job.error is None:
+                        job.value, job.error = None, exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if committed:
+                for job in group:
+                    if job.error is None and job.on_commit is not None:
+                        try:
+                            job.on_commit(job.value)
+                        except Exception:
+                            log.exception("after-commit step failed")
             for job in group:
-                if job.error is None:
-                    job.value, job.error = None, exc
-        for job in group:
-            if job.error is None and job.on_commit is not None:
-                try:
-                    job.on_commit(job.value)
-                except Exception:
-                    log.exception("after-commit step failed")
-        for job in group:
-            job.lead = False
-            job.done.set()
+                job.done.set()
 
     def close(self):
+        with self._group_lock:
+            self.closed = True
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._jobs.put(None)
+            writer.join(10)
         for db in self._all:
             db.conn.close()
         self._lock_file.close()

@@ -1,5 +1,6 @@
 """Numbers are never duplicated or lost: threads, processes, and a server killed mid-burst."""
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def test_writes_arriving_during_a_commit_share_the_next_one_and_fail_alone(tmp_p
         threads.append(threading.Thread(target=call, args=(n, later(n))))
         threads[-1].start()
     deadline = time.monotonic() + 10
-    while len(storage._waiting) < 6 and time.monotonic() < deadline:
+    while storage._jobs.qsize() < 6 and time.monotonic() < deadline:
         time.sleep(0.005)
     others_queued.set()
     for t in threads:
@@ -176,3 +177,94 @@ def test_writes_arriving_during_a_commit_share_the_next_one_and_fail_alone(tmp_p
         assert [r[0] for r in db.execute("SELECT n FROM t ORDER BY rowid")] == [0, 1, 2, 4, 5, 6]
     assert sorted(committed[1:]) == [1, 2, 4, 5, 6] and committed[0] == 0
     storage.close()
+
+
+def test_a_group_whose_commit_fails_fails_as_a_whole_and_the_writer_goes_on(tmp_path):
+    storage = Storage(tmp_path / "g.sqlite3")
+    with storage.db() as db:  # a deferred foreign key is checked at COMMIT only
+        db.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+        db.execute("CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)")
+    hold, held = threading.Event(), threading.Event()
+
+    def first(db):
+        held.set()
+        assert hold.wait(10)
+        db.execute("INSERT INTO p VALUES (1)")
+
+    outcomes, published = {}, []
+
+    def call(name, fn):
+        try:
+            outcomes[name] = storage.grouped(fn, on_commit=published.append)
+        except sqlite3.IntegrityError as exc:
+            outcomes[name] = type(exc).__name__
+
+    threads = [threading.Thread(target=call, args=("first", first))]
+    threads[0].start()
+    assert held.wait(10)
+    for name, sql in (("good", "INSERT INTO c VALUES (1)"), ("bad", "INSERT INTO c VALUES (9)")):
+        threads.append(threading.Thread(
+            target=call, args=(name, lambda db, sql=sql, name=name: db.execute(sql) and name)))
+        threads[-1].start()
+    while storage._jobs.qsize() < 2:
+        time.sleep(0.005)
+    hold.set()
+    for t in threads:
+        t.join(10)
+    # The second group held a row that breaks a key at COMMIT: none of it was written, and
+    # its good neighbour is told so rather than answered as if its row were kept.
+    assert outcomes == {"first": None, "good": "IntegrityError", "bad": "IntegrityError"}
+    assert published == [None]
+    assert storage.grouped(lambda db: db.execute("INSERT INTO c VALUES (1)") and "after") == \
+        "after"
+    with storage.db() as db:
+        assert db.execute("SELECT COUNT(*) FROM c").fetchone()[0] == 1
+    storage.close()
+
+
+GREENLETS = """
+from gevent import monkey; monkey.patch_all()
+import json, sys, tempfile, gevent
+sys.path.insert(0, sys.argv[1])
+from qms.storage import Storage
+
+s = Storage(tempfile.mkdtemp() + "/g.sqlite3")
+with s.db() as db:
+    db.execute("CREATE TABLE t (n INTEGER)")
+res = {}
+
+def call(n, on_commit=None, timeout=None):
+    def fn(db):
+        db.execute("INSERT INTO t VALUES (?)", [n])
+        return n
+    try:
+        with gevent.Timeout(timeout):
+            res[n] = s.grouped(fn, on_commit)
+    except gevent.Timeout:
+        res[n] = "timed out"
+
+slow = lambda value: gevent.sleep(0.2)  # publishing through Redis yields
+first = gevent.spawn(call, 0, slow)
+gevent.sleep(0.05)  # the first group is committed and publishing
+impatient = gevent.spawn(call, 1, None, 0.05)  # gives up waiting after 50 ms
+killed = gevent.spawn(call, 2)
+patient = gevent.spawn(call, 3)
+gevent.sleep(0.01)
+killed.kill()  # its client went away
+gevent.joinall([first, impatient, patient], timeout=5)
+late = gevent.spawn(call, 4)
+late.join(5)
+with s.db() as db:
+    rows = sorted(r[0] for r in db.execute("SELECT n FROM t"))
+print(json.dumps({"results": res, "rows": rows}))
+"""
+
+
+def test_callers_that_give_up_or_die_while_waiting_do_not_stall_the_others():
+    out = subprocess.run([sys.executable, "-c", GREENLETS, str(ROOT)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["results"] == {"0": 0, "1": "timed out", "3": 3, "4": 4}
+    # The callers that left were written all the same: they only lost their answer.
+    assert seen["rows"] == [0, 1, 2, 3, 4]
