@@ -7,7 +7,7 @@ now speaks or no longer speaks:
 
 - ``join(zone, sid, name, wanted)`` -> (speaking, silenced sid or None)
 - ``leave(sid)`` -> [(zone, sid that now speaks)]
-- ``sweep()`` -> [(zone, sid that now speaks)] after members of dead processes are dropped
+- ``sweep()`` -> [(zone, sid, speaking)]: corrections for this process's own displays
 
 `LocalElection` keeps the lists in memory: one server process, or several without a
 message queue (whose displays only hear their own process anyway). `SharedElection` keeps
@@ -68,56 +68,91 @@ class LocalElection:
 
 
 class SharedElection:
-    """The same lists in the ``speakers`` table of the shared database."""
+    """The same lists in the ``speakers`` table of the shared database.
+
+    Each process keeps its own members in memory too, and every HEARTBEAT_S writes them
+    again (so a member dropped while this process was frozen comes back), deletes its rows
+    whose socket is gone (a join that lost a race with its disconnect), drops every row of
+    a process silent for STALE_S, and tells each of its own displays whether it speaks
+    whenever that differs from what it was last told. A lost message or a race is thus
+    mended within a heartbeat."""
 
     def __init__(self, storage):
         self.storage = storage
         self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._mine: set[str] = set()  # sids of this process in the table: a phone's
-        #                               disconnect costs no write
+        self._lock = threading.Lock()
+        self._local: dict[tuple[str, str], tuple[str, str, float]] = {}  # (sid, zone) ->
+        #                                                    (name, wanted, joined)
+        self._told: dict[tuple[str, str], bool] = {}  # what each of our displays was told
 
     def _members(self, db, zone):
         return [(r[0], r[1]) for r in db.execute(
             "SELECT sid, name FROM speakers WHERE zone = ? ORDER BY joined, rowid", [zone])]
 
+    def _wanted(self, db, zone):
+        row = db.execute("SELECT wanted FROM speakers WHERE zone = ? LIMIT 1", [zone]).fetchone()
+        return row[0] if row else ""
+
+    def _write(self, db, sid, zone, name, wanted, joined, now_t):
+        db.execute("INSERT INTO speakers(sid, zone, name, wanted, process, joined, seen) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sid, zone) DO UPDATE SET "
+                   "seen = excluded.seen, process = excluded.process",
+                   [sid, zone, name, wanted, self.process, joined, now_t])
+
     def join(self, zone, sid, name, wanted):
         now_t = time.time()
-        self._mine.add(sid)
+        with self._lock:
+            self._local[sid, zone] = (name, wanted, now_t)
         with self.storage.write() as db:
             before = _pick(self._members(db, zone), wanted)
-            db.execute("DELETE FROM speakers WHERE sid = ?", [sid])
-            db.execute("INSERT INTO speakers(sid, zone, name, wanted, process, joined, seen) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [sid, zone, name, wanted, self.process, now_t, now_t])
+            db.execute("DELETE FROM speakers WHERE sid = ? AND zone = ?", [sid, zone])
+            self._write(db, sid, zone, name, wanted, now_t, now_t)
             now = _pick(self._members(db, zone), wanted)
+        with self._lock:
+            if (sid, zone) in self._local:
+                self._told[sid, zone] = now == sid
         return now == sid, (before if before and before != now else None)
 
     def leave(self, sid):
-        if sid not in self._mine:
+        with self._lock:
+            zones = [z for s, z in self._local if s == sid]
+            for zone in zones:
+                self._local.pop((sid, zone), None)
+                self._told.pop((sid, zone), None)
+        if not zones:  # not a display of ours: a phone, a console (no write)
             return []
-        self._mine.discard(sid)
         with self.storage.write() as db:
-            zones = [r[0] for r in db.execute("SELECT DISTINCT zone FROM speakers WHERE sid = ?",
-                                              [sid])]
-            return self._drop(db, "sid = ?", [sid], zones)
+            wanted = {z: self._wanted(db, z) for z in zones}
+            before = {z: _pick(self._members(db, z), wanted[z]) for z in zones}
+            db.execute("DELETE FROM speakers WHERE sid = ?", [sid])
+            after = {z: _pick(self._members(db, z), wanted[z]) for z in zones}
+        return [(z, after[z]) for z in zones if after[z] and after[z] != before[z]]
 
     def sweep(self):
-        """Mark this process's members alive, then drop those of silent processes."""
+        """One heartbeat; returns [(zone, sid, speaking)] to tell our own displays."""
         now_t = time.time()
+        with self._lock:
+            local = dict(self._local)
         with self.storage.write() as db:
-            db.execute("UPDATE speakers SET seen = ? WHERE process = ?", [now_t, self.process])
-            zones = [r[0] for r in db.execute(
-                "SELECT DISTINCT zone FROM speakers WHERE seen < ?", [now_t - STALE_S])]
-            return self._drop(db, "seen < ?", [now_t - STALE_S], zones)
-
-    def _drop(self, db, where, params, zones):
-        wanted = {z: (db.execute("SELECT wanted FROM speakers WHERE zone = ? LIMIT 1",
-                                 [z]).fetchone() or [""])[0] for z in zones}
-        before = {z: _pick(self._members(db, z), wanted[z]) for z in zones}
-        db.execute(f"DELETE FROM speakers WHERE {where}", params)
-        handover = []
-        for zone in zones:
-            now = _pick(self._members(db, zone), wanted[zone])
-            if now and now != before[zone]:
-                handover.append((zone, now))
-        return handover
+            for (sid, zone), (name, wanted, joined) in local.items():
+                self._write(db, sid, zone, name, wanted, joined, now_t)
+            for sid, zone in db.execute("SELECT sid, zone FROM speakers WHERE process = ?",
+                                        [self.process]).fetchall():
+                if (sid, zone) not in local:
+                    db.execute("DELETE FROM speakers WHERE sid = ? AND zone = ?", [sid, zone])
+            db.execute("DELETE FROM speakers WHERE process IN (SELECT process FROM speakers "
+                       "GROUP BY process HAVING MAX(seen) < ?)", [now_t - STALE_S])
+            elected = {}
+            for zone in {z for _, z in local}:
+                elected[zone] = _pick(self._members(db, zone), self._wanted(db, zone))
+        tell = []
+        with self._lock:
+            for key in local:
+                if key not in self._local:
+                    continue  # gone meanwhile
+                sid, zone = key
+                speaking = elected.get(zone) == sid
+                if self._told.get(key) != speaking:
+                    self._told[key] = speaking
+                    tell.append((zone, sid, speaking))
+        return tell

@@ -43,15 +43,14 @@ def _election():
 
 
 def _sweep_forever(election):
-    while True:
+    while not election.storage.closed:
         socketio.sleep(HEARTBEAT_S)
         try:
-            handover = election.sweep()
-        except Exception:  # a closed or busy database: try again at the next beat
-            log.exception("speaker sweep failed")
-            continue
-        for zone, sid in handover:
-            socketio.emit("speaker", {"zone": zone, "speaking": True}, to=sid)
+            for zone, sid, speaking in election.sweep():
+                socketio.emit("speaker", {"zone": zone, "speaking": speaking}, to=sid)
+        except Exception:  # a busy database, a Redis hiccup: again at the next beat
+            if not election.storage.closed:
+                log.exception("speaker heartbeat failed")
 
 
 def _wanted(zone: str) -> str:

@@ -114,7 +114,7 @@ def m005_speakers(db):
     # Which display speaks in each zone, shared by the server processes of one database
     # when they fan out through Redis (display/election.py). Live device state, not history:
     # rows come and go with the displays' connections.
-    db.execute("CREATE TABLE speakers (sid TEXT PRIMARY KEY, zone TEXT NOT NULL, "
+    db.execute("CREATE TABLE speakers (sid TEXT NOT NULL, zone TEXT NOT NULL, "
                "name TEXT NOT NULL, wanted TEXT NOT NULL, process TEXT NOT NULL, "
-               "joined REAL NOT NULL, seen REAL NOT NULL)")
+               "joined REAL NOT NULL, seen REAL NOT NULL, PRIMARY KEY (sid, zone))")
     db.execute("CREATE INDEX speakers_zone ON speakers(zone, joined)")
