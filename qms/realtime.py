@@ -48,7 +48,10 @@ def rooms_for(event, center) -> list[str] | None:
     if isinstance(event, ev.TicketTransferred) and event.to_counter is not None:
         rooms.append(f"counter:{event.to_counter}")
     if isinstance(event, CALLS):
+        # Shown where the counter is, and where the visitor waits if that is elsewhere.
         rooms += ["display", f"display:{event.zone}"]
+        if event.service_zone and event.service_zone != event.zone:
+            rooms.append(f"display:{event.service_zone}")
     return rooms
 
 

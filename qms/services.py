@@ -422,10 +422,12 @@ class QueueService:
         except Exception:  # a broken speaker never stops a call
             log.exception("could not start the announcement of %s", t["number"])
             audio_url = None
+        service = self.center.services.get(t["service"])
         return self._ticket_event(
             cls, t, called_at=self.clock.iso(t["called_at"]),
             announcement=". ".join(text for _, text in parts),
-            audio_url=audio_url, recalls=t["recalls"])
+            audio_url=audio_url, recalls=t["recalls"],
+            service_zone=service.zone if service else "")
 
     def call_number(self, counter_id, user, number) -> dict:
         """Call a specific waiting number among the tickets this counter may serve."""

@@ -204,15 +204,18 @@ class Views:
 
     def display(self, zone=None) -> dict:
         """Recent calls (newest first, each number once: a recall moves it up, with the
-        words said) and waiting counts, for one zone or the center."""
+        words said) and waiting counts, for one zone or the center. A zone's calls are
+        those of its counters and those of its services (a visitor waits in the zone of
+        their service even when a counter elsewhere, e.g. a priority one, calls them)."""
         limit = self.cfg["display"]["recent_calls"]
         counters = [c.id for c in self.center.counters.values() if zone in (None, c.zone)]
-        marks = ",".join("?" * len(counters))
+        services = [s.id for s in self.center.services.values() if zone in (None, s.zone)]
         with self.storage.db() as db:
             rows = db.execute(
                 f"SELECT number, counter, service, at FROM events WHERE day = ? AND type IN "
-                f"('called', 'recalled') AND counter IN ({marks}) ORDER BY id DESC LIMIT ?",
-                [self.clock.service_day(), *counters, limit * 4]).fetchall()
+                f"('called', 'recalled') AND (counter IN ({','.join('?' * len(counters))}) "
+                f"OR service IN ({','.join('?' * len(services))})) ORDER BY id DESC LIMIT ?",
+                [self.clock.service_day(), *counters, *services, limit * 4]).fetchall()
             newest = {}
             for r in rows:  # a number recalled up to recall_limit times is listed once
                 newest.setdefault(r["number"], r)

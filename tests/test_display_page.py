@@ -96,6 +96,20 @@ def test_a_call_shows_in_the_spotlight_within_a_second_and_is_spoken_to_its_end(
     assert voice["end"] - voice["start"] > 1500
 
 
+def test_a_priority_counter_elsewhere_calling_a_zone_ticket_shows_and_speaks_in_that_zone(
+        hall, new_page):
+    page = open_display(new_page, hall)  # zone A's TV, its speaker
+    page.wait_for_function("document.body.classList.contains('is-speaker')")
+    desk = Counter(hall, counter=4, name="can-bo-uu-tien")  # zone B, serves quoc-tich (A)
+    number = desk.issue("quoc-tich")
+    assert desk.call_next() == number
+    page.wait_for_function(f"document.getElementById('spot-number').textContent === "
+                           f"'{number}'", timeout=3000)
+    assert "Quầy 4" in page.inner_text("#spot-where")
+    page.wait_for_function("window.QMS_DISPLAY.played.some(p => p.number === "
+                           f"'{number}' && p.end !== null)", timeout=20000)
+
+
 def test_a_burst_of_five_calls_is_announced_in_order_without_overlap(hall, new_page):
     page = open_display(new_page, hall)
     page.wait_for_function("document.body.classList.contains('is-speaker')")

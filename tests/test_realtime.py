@@ -79,6 +79,33 @@ def test_a_display_gets_a_snapshot_then_every_call(live_server, watchers):
     assert recalled["recalls"] == 1
 
 
+def test_a_call_from_a_counter_in_another_zone_is_shown_where_the_visitor_waits(
+        live_server, watchers):
+    # Counter 4 (zone B, the priority counter) also serves quoc-tich, a zone-A service: its
+    # visitor waits in zone A, as the ticket told them, and must see and hear the call.
+    url = live_server.url
+    ticket = post(requests.Session(), url + "/api/tickets", json={"service": "quoc-tich"})
+    hall_a, hall_b = watchers(url, "display:A"), watchers(url, "display:B")
+    officer = live_server.login("can-bo-uu-tien", counters="4")
+    post(officer, url + "/api/counters/4/open")
+    post(officer, url + "/api/counters/4/next")
+    for hall in (hall_a, hall_b):
+        called = hall.until("ticket_called")[-1][1]
+        assert (called["number"], called["counter"], called["zone"], called["service_zone"]) \
+            == (ticket["number"], 4, "B", "A")
+    calls = requests.get(url + "/api/display?zone=A", timeout=5).json()["calls"]
+    assert [(c["number"], c["counter"], c["zone"]) for c in calls] == [
+        (ticket["number"], 4, "B")]
+    # A call inside zone B for a zone-B service is not shown in zone A.
+    other = post(requests.Session(), url + "/api/tickets", json={"service": "cap-phep"})
+    post(officer, url + "/api/counters/4/serve")
+    post(officer, url + "/api/counters/4/complete")
+    post(officer, url + "/api/counters/4/next")
+    assert hall_b.until("ticket_called")[-1][1]["number"] == other["number"]
+    calls = requests.get(url + "/api/display?zone=A", timeout=5).json()["calls"]
+    assert [c["number"] for c in calls] == [ticket["number"]]
+
+
 def test_the_visitors_room_follows_only_that_ticket(live_server, watchers):
     url = live_server.url
     kiosk = requests.Session()

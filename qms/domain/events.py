@@ -57,12 +57,15 @@ class TicketIssued(TicketEvent):
 @dataclass
 class TicketCalled(TicketEvent):
     """A counter called a ticket: ``called_at``, ``announcement`` (the words spoken),
-    ``audio_url`` (null until the WAV exists), ``recalls`` (0 on the first call)."""
+    ``audio_url`` (null until the WAV exists), ``recalls`` (0 on the first call),
+    ``service_zone`` (where the ticket told the visitor to wait: the call is shown and said
+    there too when the counter is in another zone, e.g. a priority counter)."""
 
     called_at: str = ""
     announcement: str = ""
     audio_url: str | None = None
     recalls: int = 0
+    service_zone: str = ""
 
 
 @dataclass

@@ -157,7 +157,8 @@
 
   function onCall(p) {
     if (p.seq && p.seq <= state.seq) return;  // already in the snapshot
-    if (data.zone && p.zone !== data.zone) return;
+    // A zone shows the calls of its counters, and of its services called from elsewhere.
+    if (data.zone && p.zone !== data.zone && p.service_zone !== data.zone) return;
     const call = {number: p.number, counter: p.counter, zone: p.zone, called_at: p.called_at,
                   announcement: p.announcement};
     // A recall moves the number back to the top instead of listing it twice.
