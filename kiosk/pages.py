@@ -66,7 +66,10 @@ def _page(kiosk: dict | None, secret: str):
         "departments": departments,
         "services": [{"id": s.id, "prefix": s.prefix, "name": s.name,
                       "department": s.department, "zone": s.zone,
-                      "counters": center.counters_by_service[s.id]} for s in offered],
+                      "counters": center.counters_by_service[s.id],
+                      "places": center.places(s.id),
+                      "places_priority": center.places(s.id, priority=True)}
+                     for s in offered],
         "live": {"seq": seq, "services": live},
     }
     # A kiosk starts in the center's language for every visitor: no remembered choice.

@@ -86,7 +86,9 @@ def ticket_print(ticket: dict, page_lang: str):
         counters=list(center.counters_by_service[service.id]), zone=service.zone,
         position=ticket["position"] or 1, estimated_wait_s=ticket["estimated_wait_s"],
         issued_at=ticket["issued_at"], status_url=ticket["status_url"],
-        priority=ticket["priority"], footer=footer, lang=page_lang)
+        priority=ticket["priority"], footer=footer, lang=page_lang,
+        places=tuple((g["priority"], tuple(g["counters"]), g["zone"])
+                     for g in center.places(service.id, ticket["priority"])))
 
 
 @bp.post("/api/tickets/<number>/reprint")

@@ -63,6 +63,26 @@ class Center:
                 for s in c.services:
                     self.counters_by_service[s].append(c.id)
 
+    def places(self, service_id: str, priority: bool = False) -> list[dict]:
+        """Where a ticket of this service is told to go, as groups of counters by zone:
+        ``[{"counters": [1, 2], "zone": "A", "priority": False}, ...]``. An ordinary ticket
+        is sent to the ordinary counters (to the priority ones only if no other serves
+        it); a priority ticket to the priority counters first, then the ordinary ones."""
+        ids = sorted(self.counters_by_service.get(service_id, []))
+        special = [c for c in ids if self.counters[c].priority]
+        ordinary = [c for c in ids if not self.counters[c].priority]
+        groups = []
+        if priority and special and ordinary:
+            groups += self._by_zone(special, True)
+        groups += self._by_zone(ordinary or special, False)
+        return groups
+
+    def _by_zone(self, ids, priority):
+        zones: dict[str, list[int]] = {}
+        for c in ids:
+            zones.setdefault(self.counters[c].zone, []).append(c)
+        return [{"counters": cs, "zone": z, "priority": priority} for z, cs in zones.items()]
+
     def offered_by(self, kiosk: dict | None) -> list[Service]:
         """The services a kiosk offers, in the center's order: its own list, else those of
         its zone, else all (also for an unregistered kiosk)."""

@@ -178,7 +178,8 @@ def test_a_visitor_taps_a_department_and_a_service_and_gets_a_number_with_its_qr
     done.wait_for()
     assert page.locator("#k-number").inner_text() == ticket["number"] == "PA001"
     assert page.locator("#k-service-name").inner_text() == "Quốc tịch"
-    assert page.locator("#k-go-where").inner_text() == "Quầy 1, 2, 4 · Khu A, tầng 1"
+    # Counter 4 is the priority counter (zone B): an ordinary ticket is sent to 1 and 2.
+    assert page.locator("#k-go-where").inner_text() == "Quầy 1, 2 · Khu A, tầng 1"
     assert page.locator("#k-ahead").inner_text() == "Bạn là người tiếp theo"
     assert page.locator("#k-badge").is_hidden()
     # No printer in this config (no `print` in the answer): the screen is the ticket.
@@ -387,7 +388,7 @@ def test_the_kiosk_switches_to_english_and_back_and_the_next_visitor_gets_vietna
     page.locator("#k-done").wait_for()
     assert page.locator(".k-your").inner_text() == "Your number"
     assert page.locator("#k-service-name").inner_text() == "Nationality"
-    assert page.locator("#k-go-where").inner_text() == "Counters 1, 2, 4 · Zone A, floor 1"
+    assert page.locator("#k-go-where").inner_text() == "Counters 1, 2 · Zone A, floor 1"
     assert page.locator("#k-done-button").inner_text() == "Done"
     # It goes back to the start on its own, in Vietnamese, for the next visitor.
     page.locator("#k-start").wait_for(timeout=6000)
@@ -410,6 +411,9 @@ def test_the_priority_path_marks_the_next_ticket_only(live_server, new_page):
     service(page, "Cấp phép xây dựng").click()
     page.locator("#k-done").wait_for()
     assert page.locator("#k-badge").inner_text() == "Ưu tiên"
+    # The priority ticket names the priority counter first, each group with its own zone.
+    assert page.locator("#k-go-where").inner_text() == \
+        "Quầy ưu tiên 4 · Khu B, tầng 2; Quầy 3 · Khu B, tầng 2"
     page.locator("#k-done-button").click()
     assert priority.get_attribute("aria-pressed") == "false"
     department(page, "Sở Xây dựng").click()
@@ -417,6 +421,7 @@ def test_the_priority_path_marks_the_next_ticket_only(live_server, new_page):
     service(page, "Cấp phép xây dựng").click()
     page.locator("#k-done").wait_for()
     assert page.locator("#k-badge").is_hidden()
+    assert page.locator("#k-go-where").inner_text() == "Quầy 3 · Khu B, tầng 2"
     assert [b["priority"] for b in bodies] == [True, False]
     assert [row[2] for row in tickets(live_server)] == [1, 0]
 

@@ -27,6 +27,7 @@ from PIL import Image
 
 from conftest import ROOT, SMALL
 from qms import settings
+from qms.center import Center
 from qms.printing import Printers, TicketPrint, encode_escpos, render_ticket
 from qms.printing.text import font, wrap
 from qms.printing.ticket import where_parts
@@ -229,6 +230,23 @@ def test_english_tickets_speak_english():
 def test_counters_in_a_row_print_as_a_range_as_on_the_kiosk_screen(counters, written):
     ticket = replace(TICKET, counters=counters, zone="")
     assert where_parts(ticket) == [f"Mời đến quầy: {written}"]
+
+
+def test_counters_in_several_zones_or_a_priority_counter_print_one_line_each(cfg):
+    center = Center(cfg)
+    assert center.places("quoc-tich") == [{"counters": [1, 2], "zone": "A", "priority": False}]
+    places = center.places("quoc-tich", priority=True)
+    assert places == [{"counters": [4], "zone": "B", "priority": True},
+                      {"counters": [1, 2], "zone": "A", "priority": False}]
+    ticket = replace(TICKET, priority=True, places=tuple(
+        (g["priority"], tuple(g["counters"]), g["zone"]) for g in places))
+    assert where_parts(ticket) == ["Mời đến:", "Quầy ưu tiên 4 · Khu\u00a0B",
+                                   "Quầy 1, 2 · Khu\u00a0A"]
+    text = ocr(render_ticket(ticket, 576))
+    assert "Quầy ưu tiên 4" in text and "Quầy 1, 2" in text
+    # One group in one zone prints as before, on one line.
+    one = replace(TICKET, places=((False, (1, 2), "A"),))
+    assert where_parts(one) == ["Mời đến quầy: 1, 2", "Khu\u00a0A"]
 
 
 def test_catalogue_has_every_ticket_text_in_both_languages_and_the_code_uses_them_all():

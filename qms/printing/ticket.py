@@ -9,7 +9,7 @@ issue, QR code to the visitor's status page, footer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import qrcode
@@ -40,6 +40,9 @@ class TicketPrint:
     priority: bool
     footer: str = ""
     lang: str = "vi"
+    # Where to go by zone, as Center.places gives it: ((priority, (counters...), zone), ...).
+    # Empty: ``counters`` and ``zone`` say it.
+    places: tuple = ()
 
 
 class _Layout:
@@ -187,7 +190,16 @@ def counter_list(counters) -> str:
 
 
 def where_parts(t: TicketPrint) -> list[str]:
-    """['Mời đến quầy: 1–3, 5', 'Khu A']; either part is left out when unknown."""
+    """['Mời đến quầy: 1–3, 5', 'Khu A']; either part is left out when unknown. Counters in
+    several zones, or a priority counter, give one line each after a heading:
+    ['Mời đến:', 'Quầy ưu tiên 23 · Khu A1', 'Quầy 1–11 · Khu A']."""
+    if len(t.places) > 1 or (t.places and t.places[0][0]):
+        return [translate("print_go_to", t.lang)] + [
+            translate("print_place_priority" if priority else "print_place", t.lang,
+                      counters=counter_list(counters), zone=zone)
+            for priority, counters, zone in t.places]
+    if t.places:
+        t = replace(t, counters=list(t.places[0][1]), zone=t.places[0][2])
     parts = []
     if t.counters:
         key = "print_counter_one" if len(t.counters) == 1 else "print_counters_many"
@@ -217,7 +229,12 @@ def render_ticket(t: TicketPrint, width: int) -> Image.Image:
     page.text(t.service, round(body * 1.1), bold=True)
     page.text(t.department, body)
     page.space(body // 3)
-    page.joined(where_parts(t), round(body * 1.15), bold=True)
+    where = where_parts(t)
+    if len(t.places) > 1 or (t.places and t.places[0][0]):
+        for line in where:  # a heading, then one line per group of counters
+            page.text(line, round(body * 1.15), bold=True)
+    else:
+        page.joined(where, round(body * 1.15), bold=True)
     page.space(body // 3)
     ahead = max(0, t.position - 1)
     page.text(translate("print_ahead", lang, count=ahead) if ahead

@@ -53,7 +53,7 @@
     return name + ", " + t("kiosk_floor", {floor: zone.floor});
   }
 
-  function countersLabel(ids) {
+  function countersLabel(ids, bare) {
     if (!ids.length) return "";
     const sorted = [...ids].sort((a, b) => a - b);
     const parts = [];
@@ -65,8 +65,21 @@
         : start + "–" + prev);
       start = prev = id;
     }
+    if (bare) return parts.join(", ");
     return t(ids.length > 1 ? "kiosk_counter_many" : "kiosk_counter_one",
              {list: parts.join(", ")});
+  }
+
+  function whereLabel(s, ticket) {
+    // Each group of counters with its own zone ("Quầy 1–11 · Khu A"); a priority ticket
+    // names the priority counter(s) first.
+    const places = ticket.priority ? s.places_priority : s.places;
+    if (!places || !places.length) return zoneLabel(ticket.zone || s.zone);
+    return places.map((g) => {
+      const counters = g.priority ? t("kiosk_counter_priority", {list: countersLabel(g.counters,
+        true)}) : countersLabel(g.counters);
+      return counters + " · " + zoneLabel(g.zone);
+    }).join("; ");
   }
 
   function serviceStatus(s) {
@@ -431,8 +444,7 @@
     $("k-number").textContent = ticket.number;
     $("k-badge").hidden = !ticket.priority;
     $("k-service-name").textContent = nameOf(s);
-    const where = [countersLabel(s.counters), zoneLabel(ticket.zone || s.zone)];
-    $("k-go-where").textContent = where.filter(Boolean).join(" · ");
+    $("k-go-where").textContent = whereLabel(s, ticket);
     const ahead = Math.max(0, (ticket.position || 1) - 1);
     $("k-ahead").textContent = ahead === 0 ? t("kiosk_ahead_none")
       : t("kiosk_ahead", {n: ahead}) + " · " +
