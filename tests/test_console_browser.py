@@ -154,6 +154,21 @@ def test_the_transfer_list_warns_of_places_no_open_counter_serves(live_server, n
     page = open_console(live_server, new_page, "can-bo-an", 1)  # the only open counter
     button(page, "next").click()
     expect_ticket(page, number, "Đang được gọi")
+    # Pausing with the visitor on their way asks first: they would see "paused".
+    press(page, "p")
+    expect(page.locator("#confirm-text")).to_have_text(
+        f"Quầy còn phiếu {number}: công dân sẽ thấy quầy tạm dừng. Vẫn tạm dừng?")
+    page.keyboard.press("Escape")
+    expect(page.locator("#c-status")).to_have_text("Đang mở")
+    # T then Enter alone sends the visitor nowhere: a place must be chosen first.
+    press(page, "t")
+    expect(page.locator("#transfer-target")).to_be_focused()
+    expect(page.locator("#transfer-target")).to_have_value("")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transfer-dialog")).to_be_visible()
+    expect_ticket(page, number, "Đang được gọi")
+    page.keyboard.press("Escape")
+    expect(page.locator("#transfer-dialog")).to_be_hidden()
     button(page, "transfer").click()
     target, warning = page.locator("#transfer-target"), page.locator("#transfer-warning")
     option = page.locator("#transfer-target option")
@@ -293,6 +308,9 @@ def test_a_shortcut_pressed_as_a_dialog_closes_is_not_lost(live_server, new_page
             [("transfer-dialog", "t", "#transfer-target"),
              ("pause-dialog", "p", "#pause-dialog [type=submit]")], start=1):
         press(page, key)
+        if key == "p":  # pausing with a ticket in hand asks first
+            expect(page.locator("#confirm")).to_be_visible()
+            page.keyboard.press("Enter")
         expect(page.locator(field)).to_be_focused()
         page.evaluate("""async (id) => {
             document.getElementById(id).dispatchEvent(new Event("cancel", {cancelable: true}));

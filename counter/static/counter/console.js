@@ -351,10 +351,7 @@
       const select = $("#transfer-target");
       const form = await dialog($("#transfer-dialog"), () => {
         $("#transfer-number").textContent = tk.number;
-        if (select.value === "service:" + tk.service) {  // elsewhere, by default
-          const other = [...select.options].find((o) => o.value !== "service:" + tk.service);
-          if (other) select.value = other.value;
-        }
+        select.value = "";  // nothing chosen: Enter alone sends nobody anywhere
         markTargets(select);
       });
       if (!form) return;
@@ -378,6 +375,9 @@
         if (await act("resume")) say(t("console_said_resumed"));
         return;
       }
+      const tk = current();
+      // The visitor in hand would see "paused" above the counter: ask once.
+      if (tk && !await ask(t("console_confirm_pause", {number: tk.number}))) return;
       const form = await dialog($("#pause-dialog"));
       if (!form) return;
       const reason = form.get("reason") || "";
