@@ -510,16 +510,38 @@ class QueueService:
                             "finished_at")
 
     def requeue(self, counter_id, user) -> dict:
-        """Put the called ticket back in its queue, keeping its place."""
+        """Put the called ticket back in its queue, behind the next ``queue.requeue_behind``
+        tickets of its line (the visitor has not come; the next call takes someone else)."""
         with self._transaction() as (db, out):
             c, t = self._current(db, counter_id, user)
             self._move(db, t, Action.REQUEUE)
+            self._step_back(db, t, self.cfg["queue"]["requeue_behind"])
             db.execute("UPDATE counters SET current_ticket = NULL WHERE id = ?", [counter_id])
             self._log(db, "requeued", ticket=t, officer=user["username"])
             t = self._ticket(db, t["id"])
             out.append(self._ticket_event(ev.TicketRequeued, t))
             out.extend(self._queue_changed(db, t["service"]))
             return self.views.ticket_view_row(t, None, None)
+
+    def _step_back(self, db, t, behind):
+        """Move waiting ticket ``t`` behind the next ``behind`` tickets of its line (same
+        service or counter, same priority kind), or behind them all if fewer wait."""
+        if behind <= 0:
+            return
+        line, key_of = (("target_counter = ?", t["target_counter"])
+                        if t["target_counter"] is not None
+                        else ("target_counter IS NULL AND service = ?", t["service"]))
+        after = [r[0] for r in db.execute(
+            f"SELECT queue_key FROM tickets WHERE day = ? AND status = 'waiting' AND {line} "
+            f"AND priority = ? AND id != ? AND queue_key >= ? ORDER BY queue_key LIMIT ?",
+            [t["day"], key_of, t["priority"], t["id"], t["queue_key"], behind + 1])]
+        if not after:
+            return
+        if len(after) > behind:  # between the last one it lets pass and the next
+            key = (after[behind - 1] + after[behind]) / 2
+        else:
+            key = after[-1] + 0.001
+        db.execute("UPDATE tickets SET queue_key = ? WHERE id = ?", [key, t["id"]])
 
     def transfer(self, counter_id, user, *, service=None, counter=None,
                  placement=None) -> dict:

@@ -118,6 +118,9 @@ SCHEMA = section("The whole configuration.", {
                               "counter (1 = priority always first).", default=3, minimum=1),
         "recall_limit": Key("int", "How many times a called ticket may be recalled.",
                             default=3, minimum=0),
+        "requeue_behind": Key("int", "A called ticket put back in line goes behind this "
+                              "many of the tickets waiting after it (0: keeps its place).",
+                              default=3, minimum=0),
         "transfer_position": Key("choice", "Default place of a transferred ticket.",
                                  default="front", choices=("front", "end", "original")),
         "default_service_min": Key("float", "Service time assumed for a service with no "

@@ -90,10 +90,13 @@ def test_a_priority_counter_always_calls_priority_first(client, officer, clock):
         == [True, True]
 
 
-def test_recall_up_to_the_limit_then_requeue_keeps_the_place(client, officer, clock):
+def test_recall_up_to_the_limit_then_requeue_steps_back_behind_the_next_three(
+        client, officer, clock):
     first = issue(client)
-    clock.advance(1)
-    issue(client)
+    others = []
+    for _ in range(4):
+        clock.advance(1)
+        others.append(issue(client))
     open_(officer, 1)
     call(officer, 1)
     for n in range(1, 4):
@@ -102,8 +105,28 @@ def test_recall_up_to_the_limit_then_requeue_keeps_the_place(client, officer, cl
     r = officer.act(1, "recall")
     assert r.status_code == 409 and r.json["code"] == "recall_limit_reached"
     assert officer.act(1, "requeue").json["ticket"]["status"] == "waiting"
-    assert client.get(f"/api/tickets/{first['token']}").json["position"] == 1
-    assert call(officer, 1)["number"] == first["number"]
+    # Not here yet: the next three go first, then the late visitor's turn comes again.
+    assert client.get(f"/api/tickets/{first['token']}").json["position"] == 4
+    called = []
+    for _ in range(5):
+        called.append(call(officer, 1)["number"])
+        finish(officer, 1)
+    assert called == [*(t["number"] for t in others[:3]), first["number"], others[3]["number"]]
+
+
+@pytest.mark.parametrize("behind, waiting_after, position", [(3, 1, 2), (0, 2, 1), (1, 2, 2)])
+def test_a_put_back_ticket_goes_behind_as_many_as_configured_or_all(
+        app_with, behind, waiting_after, position):
+    app, client, clock = app_with({"queue": {"requeue_behind": behind}})
+    first = issue(client)
+    for _ in range(waiting_after):
+        clock.advance(1)
+        issue(client)
+    staff = Staff(app, "cb-lui", counters=[1])
+    staff.act(1, "open")
+    staff.act(1, "next")
+    assert staff.act(1, "requeue").status_code == 200
+    assert client.get(f"/api/tickets/{first['token']}").json["position"] == position
 
 
 @pytest.mark.parametrize("placement,expected_position", [

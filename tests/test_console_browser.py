@@ -144,7 +144,7 @@ def test_every_action_by_click_reaches_the_queue_and_the_hall(live_server, new_p
     page.click("#call-dialog [type=submit]")
     expect_ticket(page, numbers[4], "Đang được gọi")
     display.hears("ticket_called", numbers[4])
-    button(page, "requeue").click()  # not here yet: back in line, at its place
+    button(page, "requeue").click()  # not here yet: back in line, behind the next ones
     expect(page.locator("#t-number")).to_have_text("—")
     expect(page.locator("#next-list li").last).to_contain_text(numbers[4])
 
