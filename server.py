@@ -232,6 +232,8 @@ def main(argv=None):
             _run(args)
     except settings.ConfigError as exc:
         sys.exit(f"config error: {exc}")
+    except KeyboardInterrupt:  # Ctrl-C: an ordinary way to stop, not an error to trace
+        log.info("stopped")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ def start(config, env_extra=None):
     proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--config", str(config),
                              "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, cwd=ROOT)
+                            env=env, cwd=ROOT,
+                            # as from a terminal, even when the tests run in the background
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -77,3 +79,12 @@ def test_the_shipped_config_serves_the_hcmc_center(tmp_path):
         assert t["number"] == "MA001" and t["zone"] == "B"
     finally:
         stop(proc)
+
+
+def test_ctrl_c_stops_the_server_with_one_line_not_a_traceback(live_config):
+    proc, url = start(live_config)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=15)[0]
+    assert proc.returncode == 0, output
+    assert output.rstrip().endswith("INFO qms: stopped")
+    assert "Traceback" not in output
