@@ -418,6 +418,12 @@ def test_a_console_left_open_while_the_server_restarts_recovers_on_its_own(
     live_server.kill()
     expect(page.locator("#offline")).to_be_visible()
     expect(button(page, "serve")).to_be_disabled()  # nothing to press while it is down
+    banner = page.locator("#offline").bounding_box()
+    for control in page.locator("header button, header a").all():  # the notice hides none
+        box = control.bounding_box()
+        assert (box["y"] + box["height"] <= banner["y"] or banner["y"] + banner["height"]
+                <= box["y"] or box["x"] + box["width"] <= banner["x"]
+                or banner["x"] + banner["width"] <= box["x"]), control.inner_text()
     live_server.start()
     later = issue(live_server, "cong-chung")  # the queue moved on meanwhile
 
