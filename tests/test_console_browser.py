@@ -195,11 +195,16 @@ def test_every_action_by_keyboard_then_closing_and_logging_out(live_server, new_
     expect(button(page, "next")).to_be_enabled()
     keys = page.keyboard
 
+    press(page, "s")  # nothing in hand: the console says what to press instead
+    expect(page.locator("#message")).to_have_text(
+        "Chưa có phiếu nào ở quầy: bấm Gọi số tiếp theo (N).")
     press(page, "n")
     expect_ticket(page, numbers[0], "Đang được gọi")
     display.hears("ticket_called", numbers[0])
     press(page, "c")  # complete before service began: refused, said, nothing sent
-    expect(page.locator("#message")).to_have_text("Thao tác này chưa dùng được lúc này.")
+    expect(page.locator("#message")).to_have_text(
+        "Công dân chưa đến quầy: bấm Bắt đầu phục vụ (S) trước.")
+    expect_ticket(page, numbers[0], "Đang được gọi")
     press(page, "r")
     expect(page.locator("#recall-count")).to_have_text("1/3")
     display.hears("ticket_recalled", numbers[0])

@@ -108,7 +108,8 @@
     $("#ticket").classList.toggle("empty", !tk);
     $("#ticket").classList.toggle("serving", !!tk && tk.status === "serving");
     $("#t-number").textContent = tk ? tk.number : "—";
-    $("#t-service").textContent = tk ? serviceName(tk.service) : t("console_no_ticket");
+    $("#t-service").textContent = tk ? serviceName(tk.service)
+      : t(view.counter.status === "paused" ? "console_why_paused" : "console_no_ticket");
     $("#t-priority").hidden = !(tk && tk.priority);
     const status = $("#t-status");
     status.hidden = !tk;
@@ -209,6 +210,31 @@
     $("#pause-label").hidden = paused;
     $("#resume-label").hidden = !paused;
     if (view) $("#recall-count").textContent = `${tk ? tk.recalls : 0}/${view.recall_limit}`;
+  }
+
+  /* Why a shortcut does nothing now, in words that say what to press instead. */
+  function whyNot(action) {
+    const c = view && view.counter;
+    const tk = view && view.ticket;
+    if (!online) return t("page_offline");
+    if (!view || !view.seated || expired || busy) return t("console_not_now");
+    const needTicket = ["recall", "serve", "complete", "noshow", "requeue", "transfer"];
+    if (needTicket.includes(action) && !tk) return t("console_why_no_ticket");
+    if (["next", "call"].includes(action) && c.status === "paused") {
+      return t("console_why_paused");
+    }
+    if (action === "call" && tk) return t("console_why_ticket_in_hand", {number: tk.number});
+    if (action === "recall" && tk.status === "called" && tk.recalls >= view.recall_limit) {
+      return t("console_why_recall_limit", {limit: view.recall_limit});
+    }
+    if (action === "complete" && tk && tk.status === "called") {
+      return t("console_why_serve_first");
+    }
+    if (["recall", "serve", "noshow", "requeue"].includes(action) && tk &&
+        tk.status === "serving") {
+      return t("console_why_serving", {number: tk.number});
+    }
+    return t("console_not_now");
   }
 
   function say(text, kind) {
@@ -423,7 +449,7 @@
     if (!b) return;
     e.preventDefault();
     if (busy) return;  // the previous action is still on its way
-    if (b.disabled) say(t("console_not_now"), "warn");
+    if (b.disabled) say(whyNot(b.dataset.action), "warn");
     else run(b.dataset.action);
   });
 
