@@ -155,8 +155,10 @@ def _serve_gevent(app, host, port, access_log):
     """What socketio.run() does for gevent, on a listening socket with TCP_NODELAY: pywsgi
     writes headers and body separately, and without it Nagle's algorithm holds every
     keep-alive answer for the client's delayed ACK (about 40 ms)."""
+    import signal
     import socket
 
+    import gevent
     from gevent import pywsgi
     from geventwebsocket.handler import WebSocketHandler
 
@@ -167,6 +169,11 @@ def _serve_gevent(app, host, port, access_log):
     listener.listen(1024)
     server = pywsgi.WSGIServer(listener, app, handler_class=WebSocketHandler,
                                log="default" if access_log else None)
+
+    def stop():  # Ctrl-C: let the requests in hand finish (3 s at most), then return
+        gevent.spawn(server.stop, timeout=3)
+
+    gevent.signal_handler(signal.SIGINT, stop)
     server.serve_forever()
 
 
@@ -232,7 +239,9 @@ def main(argv=None):
             _run(args)
     except settings.ConfigError as exc:
         sys.exit(f"config error: {exc}")
-    except KeyboardInterrupt:  # Ctrl-C: an ordinary way to stop, not an error to trace
+    except KeyboardInterrupt:  # Ctrl-C (threading mode): an ordinary way to stop
+        pass
+    if args.command != "user":
         log.info("stopped")
 
 

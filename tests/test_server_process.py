@@ -5,9 +5,11 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import requests
+import socketio
 
 from conftest import ROOT, free_port
 
@@ -83,8 +85,28 @@ def test_the_shipped_config_serves_the_hcmc_center(tmp_path):
 
 def test_ctrl_c_stops_the_server_with_one_line_not_a_traceback(live_config):
     proc, url = start(live_config)
+    display = socketio.SimpleClient()  # a hall TV connected, and requests under way
+    display.connect(url, transports=["websocket"])
+    display.call("join", {"room": "display"}, timeout=10)
+    busy = threading.Event()
+
+    def ask():
+        while not busy.is_set():
+            try:
+                requests.get(url + "/api/display", timeout=2)
+            except requests.RequestException:
+                return
+
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for t in askers:
+        t.start()
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     output = proc.communicate(timeout=15)[0]
+    busy.set()
+    for t in askers:
+        t.join(5)
+    display.disconnect()
     assert proc.returncode == 0, output
     assert output.rstrip().endswith("INFO qms: stopped")
     assert "Traceback" not in output
