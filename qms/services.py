@@ -28,7 +28,7 @@ from .domain.errors import (
 )
 from .domain.model import OPEN_STATUSES, Action, Status, next_status
 from .storage import Storage
-from .views import Views
+from .views import Views, line_of
 
 
 class _Twin(Exception):
@@ -528,9 +528,7 @@ class QueueService:
         service or counter, same priority kind), or behind them all if fewer wait."""
         if behind <= 0:
             return
-        line, key_of = (("target_counter = ?", t["target_counter"])
-                        if t["target_counter"] is not None
-                        else ("target_counter IS NULL AND service = ?", t["service"]))
+        line, key_of = line_of(t["service"], t["target_counter"])
         after = [r[0] for r in db.execute(
             f"SELECT queue_key FROM tickets WHERE day = ? AND status = 'waiting' AND {line} "
             f"AND priority = ? AND id != ? AND queue_key >= ? ORDER BY queue_key LIMIT ?",
@@ -581,8 +579,7 @@ class QueueService:
                    [now, t["id"]])
         day = t["day"]
         if placement == "front":
-            line, key_of = (("target_counter = ?", counter) if counter is not None
-                            else ("target_counter IS NULL AND service = ?", target_service))
+            line, key_of = line_of(target_service, counter)
             first = db.execute(
                 f"SELECT MIN(queue_key) FROM tickets WHERE day = ? AND status = 'waiting' AND "
                 f"{line}", [day, key_of]).fetchone()[0]

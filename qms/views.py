@@ -16,6 +16,14 @@ from .domain.announcement import announcement
 from .storage import Storage
 
 
+def line_of(service: str, target_counter: int | None) -> tuple[str, object]:
+    """(SQL condition, its argument) for the waiting line a ticket is in: the counter it
+    was sent to, else its service's common line."""
+    if target_counter is not None:
+        return "target_counter = ?", target_counter
+    return "target_counter IS NULL AND service = ?", service
+
+
 class Views:
     def __init__(self, storage: Storage, center: Center, clock: Clock):
         self.storage = storage
@@ -76,14 +84,12 @@ class Views:
         earlier queue keys of the same line are ahead of it."""
         if t["status"] != "waiting":
             return None, None
-        same_line = ("target_counter = ?" if t["target_counter"] is not None
-                     else "target_counter IS NULL AND service = ?")
+        same_line, line_arg = line_of(t["service"], t["target_counter"])
         ahead = db.execute(
             f"SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' AND "
             f"{same_line} AND (priority > ? OR (priority = ? AND (queue_key < ? OR "
             f"(queue_key = ? AND id < ?))))",
-            [t["day"], t["target_counter"] if t["target_counter"] is not None
-             else t["service"], t["priority"], t["priority"], t["queue_key"],
+            [t["day"], line_arg, t["priority"], t["priority"], t["queue_key"],
              t["queue_key"], t["id"]]).fetchone()[0]
         return ahead + 1, self.wait_for(ahead, self.line_rate(db, t["service"]))
 

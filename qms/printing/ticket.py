@@ -189,11 +189,16 @@ def counter_list(counters) -> str:
                      for run in runs)
 
 
+def _by_line(t: TicketPrint) -> bool:
+    """Counters in several zones, or a priority counter: one line per group of counters."""
+    return len(t.places) > 1 or bool(t.places and t.places[0][0])
+
+
 def where_parts(t: TicketPrint) -> list[str]:
     """['Mời đến quầy: 1–3, 5', 'Khu A']; either part is left out when unknown. Counters in
     several zones, or a priority counter, give one line each after a heading:
     ['Mời đến:', 'Quầy ưu tiên 23 · Khu A1', 'Quầy 1–11 · Khu A']."""
-    if len(t.places) > 1 or (t.places and t.places[0][0]):
+    if _by_line(t):
         return [translate("print_go_to", t.lang)] + [
             translate("print_place_priority" if priority else "print_place", t.lang,
                       counters=counter_list(counters), zone=zone)
@@ -230,7 +235,7 @@ def render_ticket(t: TicketPrint, width: int) -> Image.Image:
     page.text(t.department, body)
     page.space(body // 3)
     where = where_parts(t)
-    if len(t.places) > 1 or (t.places and t.places[0][0]):
+    if _by_line(t):
         for line in where:  # a heading, then one line per group of counters
             page.text(line, round(body * 1.15), bold=True)
     else:
