@@ -33,6 +33,7 @@ def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     from qms.auth import Accounts, LoginThrottle
     from qms.center import Center
     from qms.clock import Clock
+    from qms.ratelimit import RateLimiter
     from qms.realtime import Publisher, register_handlers, socketio
     from qms.services import QueueService
     from qms.storage import Storage
@@ -64,6 +65,9 @@ def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     app.extensions["qms"] = Qms(cfg, center, storage, service, Accounts(storage),
                                 printers=printers, speech=speech)
     app.extensions["qms_login_throttle"] = LoginThrottle()
+    phone = cfg["phone"]
+    app.extensions["qms_phone_limit"] = RateLimiter(phone["requests_per_minute"] / 60,
+                                                    phone["burst"])
     register_errors(app)
     for bp in (kiosk_bp, counter_bp, display_bp):
         app.register_blueprint(bp)

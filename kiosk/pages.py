@@ -18,6 +18,7 @@ from qrcode.image.svg import SvgPathFillImage
 from qms.domain.errors import Forbidden, NotFound
 from qms.i18n import LANGUAGES, catalogue_for
 from qms.pages import COMMON_MESSAGES, render_page
+from qms.web import visitor_request
 
 from . import bp
 from .routes import registered_kiosk, status_url
@@ -93,8 +94,9 @@ def registered_kiosk_page(kiosk_id):
 @bp.get("/kiosk/qr/<token>.svg")
 def ticket_qr(token):
     """The QR of a ticket's status page, as SVG on a white ground (quiet zone included)."""
-    if not 16 <= len(token) <= 64 or _qms().service.views.ticket_by_token(token) is None:
-        raise NotFound("unknown_ticket")
+    with visitor_request():
+        if not 16 <= len(token) <= 64 or _qms().service.views.ticket_by_token(token) is None:
+            raise NotFound("unknown_ticket")
     image = qrcode.make(status_url(token), image_factory=SvgPathFillImage,
                         error_correction=ERROR_CORRECT_M)
     response = Response(image.to_string(), mimetype="image/svg+xml")

@@ -6,7 +6,7 @@ import re
 from flask import current_app, jsonify, request, url_for
 
 from qms.domain.errors import Conflict, Forbidden, NotFound, ValidationError
-from qms.web import field, json_body, lang, staff_required
+from qms.web import field, json_body, lang, staff_required, visitor_request
 
 from . import bp
 
@@ -43,9 +43,10 @@ def registered_kiosk(kiosk_id: str, sent_secret: str) -> dict:
 
 
 def status_url(token):
+    """The visitor's status page (the QR's target), under ``server.public_url`` if set."""
     base = _qms().cfg["server"]["public_url"].rstrip("/")
-    path = url_for("kiosk.ticket_status", token=token)
-    return base + path if base else url_for("kiosk.ticket_status", token=token, _external=True)
+    path = url_for("kiosk.phone_page", token=token)
+    return base + path if base else url_for("kiosk.phone_page", token=token, _external=True)
 
 
 @bp.post("/api/tickets")
@@ -122,25 +123,37 @@ def _token(token):
     return token
 
 
+def visitor_ticket(token) -> dict:
+    """The visitor's view of the ticket, counted against the client's share of requests;
+    404 for a malformed or unknown token alike."""
+    with visitor_request():
+        ticket = _qms().service.views.ticket_by_token(_token(token))
+        if ticket is None:
+            raise NotFound("unknown_ticket")
+        return ticket
+
+
 @bp.get("/api/tickets/<token>")
 def ticket_status(token):
-    ticket = _qms().service.views.ticket_by_token(_token(token))
-    if ticket is None:
-        raise NotFound("unknown_ticket")
-    return jsonify(ticket)
+    return jsonify(visitor_ticket(token))
 
 
 @bp.post("/api/tickets/<token>/cancel")
 def cancel(token):
-    json_body(allowed=set())
-    return jsonify(_qms().service.cancel(_token(token)))
+    with visitor_request():
+        json_body(allowed=set())
+        return jsonify(_qms().service.cancel(_token(token)))
 
 
 @bp.post("/api/tickets/<token>/rating")
 def rate(token):
-    data = json_body(allowed={"score", "comment"})
-    score = field(data, "score", int, required=True)
-    if not 1 <= score <= 5:
-        raise ValidationError("score_range")
-    comment = field(data, "comment", str, default="", max_len=500)
-    return jsonify(_qms().service.rate(_token(token), score, comment)), 201
+    with visitor_request():
+        data = json_body(allowed={"score", "comment"})
+        score = field(data, "score", int, required=True)
+        if not 1 <= score <= 5:
+            raise ValidationError("score_range")
+        limit = _qms().cfg["rating"]["comment_max"]
+        comment = field(data, "comment", str, default="", max_len=max(limit, 1))
+        if comment and not limit:
+            raise ValidationError("field_too_long", field="comment", max=0)
+        return jsonify(_qms().service.rate(_token(token), score, comment.strip())), 201

@@ -118,3 +118,9 @@ def m005_speakers(db):
                "name TEXT NOT NULL, wanted TEXT NOT NULL, process TEXT NOT NULL, "
                "joined REAL NOT NULL, seen REAL NOT NULL, PRIMARY KEY (sid, zone))")
     db.execute("CREATE INDEX speakers_zone ON speakers(zone, joined)")
+
+
+@migrations()
+def m006_counter_finished(db):
+    # The rating device asks about its counter's latest completed ticket (views.rating_device).
+    db.execute("CREATE INDEX tickets_counter_finished ON tickets(counter, finished_at)")

@@ -7,6 +7,7 @@ receives a ``snapshot`` of the room's state, then the events that follow.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 
@@ -14,7 +15,8 @@ from flask import current_app, request, session
 from flask_socketio import SocketIO, join_room, leave_room
 
 from .domain import events as ev
-from .web import session_user
+from .domain.errors import NotFound, TooManyRequests
+from .web import session_user, visitor_request
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,11 @@ def rooms_for(event, center) -> list[str] | None:
         return ["dashboard"]  # kiosks get it without the technical message (Publisher)
     if isinstance(event, ev.TicketPrinted):
         return ["dashboard", *kiosk_rooms(event)]
+    if isinstance(event, ev.RatingRequested):
+        return [f"rate:{event.counter}"]
+    if isinstance(event, ev.TicketRated):
+        return ["dashboard", f"ticket:{event.token}",
+                *([f"rate:{event.counter}"] if event.counter is not None else [])]
     if isinstance(event, ev.PositionChanged):
         return [f"ticket:{event.token}"]
     if isinstance(event, ev.QueueChanged):
@@ -38,7 +45,8 @@ def rooms_for(event, center) -> list[str] | None:
                 *(f"counter:{c}" for c in center.counters_by_service[event.service])]
     if isinstance(event, ev.CounterChanged):
         return ["display", f"display:{event.zone}", "dashboard", "kiosk",
-                f"counter:{event.counter}", f"display:counter:{event.counter}"]
+                f"counter:{event.counter}", f"display:counter:{event.counter}",
+                f"rate:{event.counter}"]
     rooms = ["dashboard"]
     if event.token:
         rooms.append(f"ticket:{event.token}")
@@ -94,10 +102,18 @@ def _ack_error(msg_id, **params):
 _COUNTER_ID = re.compile(r"[1-9][0-9]{0,8}")
 
 
-def authorize(room: str):
-    """None if the caller may join ``room``, else the refusal to acknowledge with."""
+def authorize(room: str, key: str = ""):
+    """None if the caller may join ``room``, else the refusal to acknowledge with. ``key``
+    is the rating devices' key (``rating.device_key``), for ``rate:<counter>``."""
     qms = current_app.extensions["qms"]
     kind, sep, arg = room.partition(":")
+    if kind == "rate" and sep:
+        if not (_COUNTER_ID.fullmatch(arg) and int(arg) in qms.center.counters):
+            return _ack_error("unknown_counter", counter=arg[:16])
+        wanted = qms.cfg["rating"]["device_key"]
+        if wanted and not hmac.compare_digest(str(key).encode(), wanted.encode()):
+            return _ack_error("device_key")
+        return None
     if kind == "display" and (not sep or arg in qms.center.zones):
         return None
     if kind == "display" and arg.startswith("counter:"):
@@ -108,8 +124,12 @@ def authorize(room: str):
     if room == "kiosk" or kind == "kiosk" and arg in qms.center.kiosks:
         return None
     if kind == "ticket" and sep:
-        if qms.service.views.ticket_by_token(arg) is None:
-            return _ack_error("unknown_ticket")
+        try:  # counted like the phone page's requests: a flood of joins is refused
+            with visitor_request():
+                if not 16 <= len(arg) <= 64 or qms.service.views.ticket_by_token(arg) is None:
+                    raise NotFound("unknown_ticket")
+        except (NotFound, TooManyRequests) as exc:
+            return _ack_error(exc.message, **exc.params)
         return None
     if room == "dashboard" or kind == "counter" and sep:
         user = session_user(session)
@@ -142,6 +162,8 @@ def snapshot(room: str) -> dict:
         state["services"] = views.services()
     elif kind == "ticket":
         state["ticket"] = views.ticket_by_token(arg)
+    elif kind == "rate":
+        state.update(views.rating_device(int(arg), qms.cfg["rating"]["question_s"]))
     elif kind == "dashboard":
         state.update(counters=views.counters(), services=views.services())
     else:
@@ -157,7 +179,7 @@ def register_handlers():
         room = data.get("room") if isinstance(data, dict) else None
         if not isinstance(room, str) or not room or len(room) > 200:
             return _ack_error("field_required", field="room")
-        error = authorize(room)
+        error = authorize(room, data.get("key") or "")
         if error:
             return error
         # Join first, then read: an event committed meanwhile is in the snapshot or after

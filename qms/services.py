@@ -266,6 +266,9 @@ class QueueService:
                                   "at": self.clock.now(), "counter": t["counter"],
                                   "officer": t["officer"], "service": t["service"]})
             self._log(db, "rated", ticket=t, officer=t["officer"], score=score)
+            out.append(ev.TicketRated(number=t["number"], service=t["service"],
+                                      counter=t["counter"], score=score, token=t["token"],
+                                      at=self.clock.iso(self.clock.now())))
         return {"number": t["number"], "score": score}
 
     # -- counters ---------------------------------------------------------------------
@@ -491,6 +494,10 @@ class QueueService:
                 extra["service_s"] = round(now - t["called_at"], 3)
             self._log(db, log_type, ticket=t, officer=user["username"], **extra)
             out.append(self._ticket_event(event_cls, t, **extra))
+            if action == Action.COMPLETE:
+                out.append(ev.RatingRequested(
+                    number=t["number"], service=t["service"], counter=counter_id,
+                    officer=t["officer"], token=t["token"], at=self.clock.iso(now)))
             if action != Action.SERVE:
                 db.execute("UPDATE counters SET current_ticket = NULL WHERE id = ?",
                            [counter_id])

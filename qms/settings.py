@@ -154,6 +154,29 @@ SCHEMA = section("The whole configuration.", {
         "ticket_footer": text_key("Footer printed at the bottom of every ticket.",
                                   default=""),
     }, default={}),
+    "phone": section("The visitor's status page (/t/<token>, the QR on the ticket).", {
+        "requests_per_minute": Key("int", "Requests per minute one client address may make "
+                                   "to the status page, its API and its live room (ticket "
+                                   "status, cancel, rating, QR), on average.", default=120,
+                                   minimum=1),
+        "burst": Key("int", "Requests one client address may make at once before the rate "
+                     "applies.", default=60, minimum=1),
+        "unknown_token_cost": Key("int", "A request for a ticket that does not exist costs "
+                                  "this many requests, so guessing is slowed down sooner.",
+                                  default=10, minimum=1),
+    }, default={}),
+    "rating": section("The satisfaction question (the device beside each counter, "
+                      "/rate/<counter>, and the phone page after service).", {
+        "question_s": Key("float", "Seconds the rating device asks before going back to "
+                          "idle.", default=60.0, minimum=5, maximum=600),
+        "thanks_s": Key("float", "Seconds the thank-you stays on the rating device.",
+                        default=5.0, minimum=1, maximum=60),
+        "device_key": Key("str", "Key of the rating devices, opened as "
+                          "/rate/<counter>?key=...; empty: any browser on the LAN may open "
+                          "them (the demo config).", default=""),
+        "comment_max": Key("int", "Longest comment, in characters.", default=200,
+                           minimum=0, maximum=500),
+    }, default={}),
     "console": section("The officers' counter console.", {
         "pause_reasons": Key("list", "Reasons offered when pausing a counter.",
                              default=[{"vi": "Nghỉ giải lao", "en": "Break"},

@@ -131,9 +131,12 @@ class Views:
                 return None
             t = dict(row)
             if t["service"] not in self.center.services:
-                return self.ticket_view_row(t, None, None)
-            position, estimate = self.position(db, t)
-            return self.ticket_view_row(t, position, estimate)
+                view = self.ticket_view_row(t, None, None)
+            else:
+                view = self.ticket_view_row(t, *self.position(db, t))
+            view["rated"] = t["status"] == "done" and db.execute(
+                "SELECT 1 FROM ratings WHERE ticket_id = ?", [t["id"]]).fetchone() is not None
+            return view
 
     # -- services, counters, displays -------------------------------------------------
 
@@ -179,6 +182,27 @@ class Views:
                 "status": view["status"], "active": conf.active,
                 "number": current and current["number"],
                 "ticket_status": current and current["status"]}
+
+    def rating_device(self, counter_id, question_s) -> dict:
+        """What the rating device beside a counter shows: the counter (names, status,
+        officer) and, if that counter completed a ticket less than ``question_s`` ago that
+        nobody has rated yet, the question about it (``pending``, with the token it rates
+        with)."""
+        since = self.clock.now() - question_s
+        with self.storage.db() as db:
+            view = self.counter_view(db, counter_id)
+            row = db.execute(
+                "SELECT t.number, t.service, t.officer, t.token, t.finished_at FROM tickets t "
+                "LEFT JOIN ratings r ON r.ticket_id = t.id WHERE t.counter = ? AND "
+                "t.status = 'done' AND t.finished_at >= ? AND r.ticket_id IS NULL "
+                "ORDER BY t.finished_at DESC LIMIT 1", [counter_id, since]).fetchone()
+        conf = self.center.counters[counter_id]
+        pending = row and {"number": row["number"], "service": row["service"],
+                           "counter": counter_id, "officer": row["officer"],
+                           "token": row["token"], "at": self.clock.iso(row["finished_at"])}
+        return {"counter": {"id": counter_id, "name": conf.name, "zone": conf.zone,
+                            "status": view["status"], "officer": view["officer"]},
+                "pending": pending or None}
 
     def ticket_by_number(self, number) -> dict | None:
         """Today's ticket with this number (its row, token included), if any."""

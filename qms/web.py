@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import hmac
 import logging
+from contextlib import contextmanager
 from functools import wraps
 
 from flask import current_app, g, jsonify, request, session
 from werkzeug.exceptions import HTTPException
 
-from .domain.errors import Forbidden, NotAuthenticated, QmsError, ValidationError
+from .domain.errors import (
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    QmsError,
+    TooManyRequests,
+    ValidationError,
+)
 from .i18n import negotiate, translate
 
 log = logging.getLogger(__name__)
@@ -47,7 +55,10 @@ def error_response(msg_id, http_status, **params):
 def register_errors(app):
     @app.errorhandler(QmsError)
     def _qms_error(exc: QmsError):
-        return error_response(exc.message, exc.status, **exc.params)
+        response, status = error_response(exc.message, exc.status, **exc.params)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -142,3 +153,24 @@ def staff_required(*roles):
             return view(user, *args, **kwargs)
         return wrapper
     return decorator
+
+
+# -- visitors' requests -------------------------------------------------------------------
+
+@contextmanager
+def visitor_request():
+    """Count one request of a client for a ticket (``phone`` settings): refused with 429
+    when the client is over its share; a request for a ticket that does not exist costs
+    ``phone.unknown_token_cost`` in all."""
+    limiter = current_app.extensions["qms_phone_limit"]
+    key = request.remote_addr or "?"
+    wait = limiter.take(key)
+    if wait:
+        raise TooManyRequests(wait)
+    try:
+        yield
+    except NotFound as exc:
+        if exc.message == "unknown_ticket":
+            cost = current_app.extensions["qms"].cfg["phone"]["unknown_token_cost"]
+            limiter.charge(key, cost - 1)
+        raise

@@ -38,7 +38,7 @@ def test_every_socket_event_is_in_the_api_reference():
 
 def test_every_room_is_in_the_api_reference():
     for room in ("display", "display:<zone>", "kiosk", "ticket:<token>", "counter:<id>",
-                 "dashboard"):
+                 "dashboard", "rate:<counter>"):
         assert f"`{room}`" in API
 
 

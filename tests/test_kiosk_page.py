@@ -187,7 +187,7 @@ def test_a_visitor_taps_a_department_and_a_service_and_gets_a_number_with_its_qr
     assert "Tự động trở về sau" in page.locator("#k-countdown").inner_text()
     page.wait_for_function("document.getElementById('k-qr').naturalWidth > 0")
     assert decode_qr(page, tmp_path / "qr.png") == ticket["status_url"]
-    assert ticket["status_url"] == f"{live_server.url}/api/tickets/{ticket['token']}"
+    assert ticket["status_url"] == f"{live_server.url}/t/{ticket['token']}"
     assert tickets(live_server) == [("PA001", "quoc-tich", 0, None)]
 
 

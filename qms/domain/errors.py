@@ -70,3 +70,14 @@ class CounterNotOpen(Conflict):
 
 class CounterBusy(Conflict):
     message = "counter_busy"
+
+
+class TooManyRequests(QmsError):
+    """One client sent more requests than its share; ``retry_after`` is in seconds."""
+
+    status = 429
+    message = "too_many_requests"
+
+    def __init__(self, retry_after: int, message: str | None = None, **params):
+        super().__init__(message, seconds=retry_after, **params)
+        self.retry_after = retry_after

@@ -86,6 +86,33 @@ class TicketCompleted(TicketEvent):
 
 
 @dataclass
+class RatingRequested(Event):
+    """A counter completed a ticket: its rating device asks the visitor. Sent only to the
+    room ``rate:<counter>`` (the device beside that counter), with the ``token`` the
+    device rates with; ``officer`` is who served."""
+
+    number: str
+    service: str
+    counter: int
+    officer: str | None
+    token: str
+    at: str
+
+
+@dataclass
+class TicketRated(Event):
+    """The visitor rated a served ticket (``score`` 1..5), on the phone or on the counter's
+    device; the other one stops asking."""
+
+    number: str
+    service: str
+    counter: int | None
+    score: int
+    at: str
+    token: str | None = _private()
+
+
+@dataclass
 class TicketNoShow(TicketEvent):
     """The visitor did not come after being called."""
 

@@ -48,7 +48,9 @@
     socket.on("connect", () => {
       setOnline(true);
       for (const room of rooms()) {
-        socket.emit("join", {room}, (ack) => {
+        // A device page with a key (the rating device) proves it when joining.
+        const join = data.join_key ? {room, key: data.join_key} : {room};
+        socket.emit("join", join, (ack) => {
           if (ack && ack.ok === false && handlers.refused) handlers.refused(room, ack);
         });
       }
