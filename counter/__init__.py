@@ -6,4 +6,4 @@ from flask import Blueprint
 bp = Blueprint("counter", __name__, template_folder="templates",
                static_folder="static/counter", static_url_path="/static/counter")
 
-from . import pages, routes  # noqa: E402,F401  (registers the routes on bp)
+from . import pages, rating, routes  # noqa: E402,F401  (registers the routes on bp)
