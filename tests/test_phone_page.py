@@ -11,7 +11,8 @@ from test_console_browser import open_console
 
 PHONE = {"width": 390, "height": 844, "is_mobile": True, "has_touch": True}
 # The page's vibration, recorded: a real phone buzzes; a headless browser has no motor.
-VIBRATE_SPY = "window.__buzz = []; navigator.vibrate = (p) => { window.__buzz.push(p); return true; };"
+VIBRATE_SPY = ("window.__buzz = []; "
+               "navigator.vibrate = (p) => { window.__buzz.push(p); return true; };")
 
 
 def issue(server, service="quoc-tich", **body):
@@ -32,7 +33,7 @@ def phone(new_page, ticket, lang=None):
 def test_the_qr_link_opens_the_phone_page_and_it_follows_the_ticket_to_the_rating(
         live_server, new_page):
     srv = live_server
-    first, second, mine = issue(srv), issue(srv), issue(srv)
+    first, _, mine = issue(srv), issue(srv), issue(srv)
     assert mine["status_url"] == f"{srv.url}/t/{mine['token']}"
     page = phone(new_page, mine)
     expect(page.locator("#p-service")).to_have_text("Quốc tịch")
@@ -145,7 +146,8 @@ def test_cancelling_on_the_phone_takes_the_ticket_off_the_console_queue(
 
 def test_the_page_shows_the_true_state_after_the_network_comes_back(live_server, new_page):
     srv = live_server
-    first, mine = issue(srv), issue(srv)
+    issue(srv)
+    mine = issue(srv)
     page = phone(new_page, mine)
     expect(page.locator("#p-ahead")).to_have_text("1")
     page.context.set_offline(True)
