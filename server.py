@@ -25,6 +25,7 @@ def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     engine are built from the config unless given."""
     from flask import Flask
 
+    from board import bp as board_bp
     from counter import bp as counter_bp
     from display import bp as display_bp
     from display.events import register_handlers as register_display_handlers
@@ -33,6 +34,7 @@ def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     from qms.auth import Accounts, LoginThrottle
     from qms.center import Center
     from qms.clock import Clock
+    from qms.monitor import Monitor
     from qms.ratelimit import RateLimiter
     from qms.realtime import Publisher, register_handlers, socketio
     from qms.services import QueueService
@@ -61,15 +63,17 @@ def create_app(cfg: dict, *, clock=None, printers=None, speech=None):
     speech = speech or _speech(cfg, data_dir)
     service = QueueService(storage, center, clock, publisher,
                            announce=lambda parts: _audio_url(speech.request(parts)))
-    printers = printers or _printers(cfg, publisher, service.views)
+    monitor = Monitor(cfg, center, clock, storage, publisher, service.views.seq)
+    printers = printers or _printers(cfg, publisher, service.views, monitor)
     app.extensions["qms"] = Qms(cfg, center, storage, service, Accounts(storage),
                                 printers=printers, speech=speech)
+    app.extensions["qms_monitor"] = monitor
     app.extensions["qms_login_throttle"] = LoginThrottle()
     phone = cfg["phone"]
     app.extensions["qms_phone_limit"] = RateLimiter(phone["requests_per_minute"] / 60,
                                                     phone["burst"])
     register_errors(app)
-    for bp in (kiosk_bp, counter_bp, display_bp):
+    for bp in (kiosk_bp, counter_bp, display_bp, board_bp):
         app.register_blueprint(bp)
     socketio.init_app(app, async_mode=server["async_mode"],
                       message_queue=server["message_queue"] or None)
@@ -98,8 +102,9 @@ def _speech(cfg, data_dir):
     return speech
 
 
-def _printers(cfg, publisher, views):
-    """Ticket printers whose faults and successes reach the kiosks and supervisors."""
+def _printers(cfg, publisher, views, monitor):
+    """Ticket printers whose faults and successes reach the kiosks and supervisors (the
+    board lists each printer with its last contact and raises an alert on a fault)."""
     from qms.domain.events import DeviceFault, TicketPrinted
     from qms.printing import Printers
 
@@ -114,10 +119,12 @@ def _printers(cfg, publisher, views):
     def on_fault(device, kind, message, number=None):  # the worker has logged it
         push(DeviceFault(device=device, kind=kind, message=message, number=number,
                          kiosk=kiosk_of(number)))
+        monitor.printer_fault(device, kind)
 
     def on_printed(device, number, paper_low=False):
         push(TicketPrinted(number=number, device=device, kiosk=kiosk_of(number),
                            paper_low=paper_low))
+        monitor.printed(device, paper_low)
 
     return Printers(cfg, on_fault=on_fault, on_printed=on_printed)
 

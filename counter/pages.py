@@ -15,8 +15,9 @@ from qms.web import current_user
 
 from . import bp
 
-# Where a login may lead: the console's own pages, never another site (?next=//evil).
-_NEXT = re.compile(r"/counter(/[1-9][0-9]{0,8})?")
+# Where a login may lead: the staff pages (consoles, board, reports), never another site
+# (?next=//evil).
+_NEXT = re.compile(r"/counter(/[1-9][0-9]{0,8})?|/dashboard|/reports")
 
 
 def _login_redirect(path):

@@ -17,7 +17,7 @@ import threading
 
 from flask import current_app, request
 
-from qms.realtime import _ack_error, socketio
+from qms.realtime import DISCONNECT_HOOKS, _ack_error, socketio
 
 from .election import HEARTBEAT_S, LocalElection, SharedElection
 
@@ -82,7 +82,11 @@ def register_handlers():
             socketio.emit("speaker", {"zone": zone, "speaking": False}, to=silenced)
         return {"ok": True, "zone": zone, "speaking": speaking}
 
-    @socketio.on("disconnect")
-    def on_disconnect(*_):
-        for zone, sid in _election().leave(request.sid):
-            socketio.emit("speaker", {"zone": zone, "speaking": True}, to=sid)
+    if _leave not in DISCONNECT_HOOKS:
+        DISCONNECT_HOOKS.append(_leave)
+
+
+def _leave(sid):
+    """A display went away: if it was its zone's voice, the next one speaks."""
+    for zone, next_sid in _election().leave(sid):
+        socketio.emit("speaker", {"zone": zone, "speaking": True}, to=next_sid)

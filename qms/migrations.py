@@ -124,3 +124,11 @@ def m005_speakers(db):
 def m006_counter_finished(db):
     # The rating device asks about its counter's latest completed ticket (views.rating_device).
     db.execute("CREATE INDEX tickets_counter_finished ON tickets(counter, finished_at)")
+
+
+@migrations()
+def m007_service_issuing(db):
+    # A supervisor may pause ticket issuing for one service (the board): live state, one
+    # row per paused service; the event log keeps the history.
+    db.execute("CREATE TABLE service_issuing (service TEXT PRIMARY KEY, reason TEXT NOT NULL "
+               "DEFAULT '', by TEXT, at REAL NOT NULL)")

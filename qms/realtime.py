@@ -29,6 +29,10 @@ def rooms_for(event, center) -> list[str] | None:
     """Where an event goes; None means everyone."""
     if isinstance(event, ev.DayReset):
         return None
+    if isinstance(event, (ev.AlertRaised, ev.AlertCleared, ev.DeviceChanged)):
+        return ["dashboard"]
+    if isinstance(event, ev.ServiceChanged):
+        return ["dashboard", "kiosk"]
     if isinstance(event, ev.DeviceFault):
         return ["dashboard"]  # kiosks get it without the technical message (Publisher)
     if isinstance(event, ev.TicketPrinted):
@@ -165,7 +169,7 @@ def snapshot(room: str) -> dict:
     elif kind == "rate":
         state.update(views.rating_device(int(arg), qms.cfg["rating"]["question_s"]))
     elif kind == "dashboard":
-        state.update(counters=views.counters(), services=views.services())
+        state.update(dashboard_state())
     else:
         counter = views.counter(int(arg))
         state.update(counter=counter, waiting=[w for w in views.waiting_counts_all()
@@ -173,7 +177,37 @@ def snapshot(room: str) -> dict:
     return state
 
 
+def dashboard_state() -> dict:
+    """The board: services, counters, alerts and devices, checked right now."""
+    monitor = current_app.extensions["qms_monitor"]
+    monitor.check()
+    return {**monitor.board.board(), **monitor.snapshot(),
+            "amber_at": current_app.extensions["qms"].cfg["dashboard"]["amber_at"]}
+
+
+def _device_of(room: str) -> tuple[str, str] | None:
+    """The device a room's member stands for, as (device, kind), if any."""
+    kind, sep, arg = room.partition(":")
+    if kind == "display":
+        return f"display:{arg}", "display"
+    if kind == "kiosk" and sep:
+        return room, "kiosk"
+    if kind == "rate":
+        return room, "rating"
+    return None
+
+
+# Called with the socket id when a client disconnects (the display election adds its own).
+DISCONNECT_HOOKS: list = []
+
+
 def register_handlers():
+    @socketio.on("disconnect")
+    def on_disconnect(*_):
+        current_app.extensions["qms_monitor"].disconnected(request.sid)
+        for hook in DISCONNECT_HOOKS:
+            hook(request.sid)
+
     @socketio.on("join")
     def on_join(data=None):
         room = data.get("room") if isinstance(data, dict) else None
@@ -185,7 +219,14 @@ def register_handlers():
         # Join first, then read: an event committed meanwhile is in the snapshot or after
         # it, never lost; its seq tells the client whether it is news.
         join_room(room)
+        monitor = current_app.extensions["qms_monitor"]
+        if room == "dashboard" and not monitor.running:
+            monitor.running = True
+            socketio.start_background_task(monitor.run_forever, socketio.sleep)
         socketio.emit("snapshot", snapshot(room), to=request.sid)
+        device = _device_of(room)
+        if device:
+            monitor.connected(request.sid, *device)
         return {"ok": True, "room": room}
 
     @socketio.on("leave")

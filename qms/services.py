@@ -28,6 +28,7 @@ from .domain.errors import (
 )
 from .domain.model import OPEN_STATUSES, Action, Status, next_status
 from .storage import Storage
+from .supervision import SupervisorActions
 from .views import Views, line_of
 
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 PLACEMENTS = ("front", "end", "original")
 
 
-class QueueService:
+class QueueService(SupervisorActions):
     def __init__(self, storage: Storage, center: Center, clock: Clock, publish=None,
                  announce=None):
         """``publish(events)`` pushes committed events; ``announce(parts)`` starts voicing

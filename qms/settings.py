@@ -177,6 +177,16 @@ SCHEMA = section("The whole configuration.", {
         "comment_max": Key("int", "Longest comment, in characters.", default=200,
                            minimum=0, maximum=500),
     }, default={}),
+    "dashboard": section("The supervisors' live board (/dashboard).", {
+        "amber_at": Key("float", "A line turns amber when its longest wait reaches this share "
+                        "of the service's sla_min (red at the threshold itself).",
+                        default=0.75, minimum=0.1, maximum=1.0),
+        "check_s": Key("float", "How often the server checks waits and devices for alerts, "
+                       "in seconds.", default=5.0, minimum=0.2, maximum=60),
+        "offline_after_s": Key("float", "A kiosk, display or rating device that disconnected "
+                               "raises an alert after this many seconds away.", default=30.0,
+                               minimum=1, maximum=3600),
+    }, default={}),
     "console": section("The officers' counter console.", {
         "pause_reasons": Key("list", "Reasons offered when pausing a counter.",
                              default=[{"vi": "Nghỉ giải lao", "en": "Break"},

@@ -94,9 +94,13 @@ class Views:
         return ahead + 1, self.wait_for(ahead, self.line_rate(db, t["service"]))
 
     def closed_reason(self, db, service, day) -> str | None:
-        """Why a service takes no ticket now: no_counter, outside_hours, daily_limit."""
+        """Why a service takes no ticket now: no_counter, paused (by a supervisor),
+        outside_hours, daily_limit."""
         if not self.center.counters_by_service[service.id]:
             return "no_counter"
+        if db.execute("SELECT 1 FROM service_issuing WHERE service = ?",
+                      [service.id]).fetchone():
+            return "paused"
         hours = self.cfg["hours"]
         if hours["enforce"] and not self.clock.within(hours["issuing"], hours["days"]):
             return "outside_hours"

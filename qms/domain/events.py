@@ -177,6 +177,53 @@ class CounterChanged(Event):
 
 
 @dataclass
+class ServiceChanged(Event):
+    """A supervisor paused or resumed ticket issuing for a service: ``service``, ``zone``,
+    ``issuing_paused``, ``reason``, ``by``."""
+
+    service: str
+    zone: str
+    issuing_paused: bool
+    reason: str = ""
+    by: str | None = None
+
+
+@dataclass
+class AlertRaised(Event):
+    """Something on the board needs a supervisor now: ``id`` (stable while the cause lasts,
+    e.g. ``wait:<service>``, ``printer:<device>``, ``offline:<device>``), ``kind``
+    (``wait``, ``printer``, ``offline``), ``subject`` (the service or device), ``since``
+    (ISO time the cause began), ``detail`` (the wait in seconds, the fault kind...)."""
+
+    id: str
+    kind: str
+    subject: str
+    since: str
+    detail: dict
+
+
+@dataclass
+class AlertCleared(Event):
+    """The cause of alert ``id`` is over."""
+
+    id: str
+
+
+@dataclass
+class DeviceChanged(Event):
+    """A device came, went or changed state: ``device`` (``printer``, ``printer:<kiosk>``,
+    ``kiosk:<id>``, ``display:<zone>``, ``rate:<counter>``), ``kind``, ``online``,
+    ``connections``, ``last_contact`` (ISO), ``fault`` (null when fine)."""
+
+    device: str
+    kind: str
+    online: bool | None
+    connections: int
+    last_contact: str | None
+    fault: str | None = None
+
+
+@dataclass
 class DayReset(Event):
     """The service day turned: ``day`` is the new day, ``closed`` how many tickets closed."""
 

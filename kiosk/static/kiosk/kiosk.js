@@ -605,6 +605,7 @@
     snapshot: (state) => { if (Array.isArray(state.services)) applySnapshot(state); },
     queue_changed: applyLine,
     counter_changed: refresh,
+    service_changed: refresh,  // a supervisor paused or resumed issuing
     day_reset: refresh,
     ticket_printed: onPrint("done"),
     device_fault: onPrint("failed"),
