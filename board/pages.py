@@ -3,13 +3,17 @@
 
 from urllib.parse import urlencode
 
-from flask import current_app, redirect, session
+from flask import current_app, redirect, request, session
 
+from qms.domain.errors import ValidationError
+from qms.i18n import translate
 from qms.pages import page_language, render_page
+from qms.report_export import svg_bar_chart
+from qms.reports import BY
 from qms.web import current_user
 
 from . import bp
-from .routes import BOSSES
+from .routes import BOSSES, report_query, run_report
 
 MESSAGES = ("board_",)
 
@@ -52,3 +56,40 @@ def dashboard_page():
             **_center_names(lang)}
     return render_page("board/dashboard.html", "board_title", messages=MESSAGES, data=data,
                        user=user)
+
+
+@bp.get("/reports")
+def reports_page():
+    """The report of a date range, grouped as asked, with its charts and its files. The
+    page is drawn on the server: it needs no script."""
+    refused = _guard("/reports")
+    if refused:
+        return refused
+    lang = page_language()
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    error = None
+    try:
+        query = report_query(args, formats=("json",))
+    except ValidationError as exc:
+        error = translate(exc.message, lang, **exc.params)
+        query = report_query({}, formats=("json",))
+    rows, totals = run_report(query, lang)
+    charts = _charts(query, rows, lang)
+    return render_page("board/reports.html", "report_title", messages=MESSAGES,
+                       query=query, rows=rows, totals=totals, charts=charts, error=error,
+                       by_choices=BY, user=current_user())
+
+
+def _charts(query, rows, lang):
+    """Waits by hour of arrival and tickets by service, as SVG drawn here."""
+    t = lambda msg_id, **kw: translate(msg_id, lang, **kw)  # noqa: E731
+    by_hour, _ = run_report({**query, "by": "hour"}, lang)
+    by_service, _ = run_report({**query, "by": "service"}, lang)
+    busiest = sorted(by_service, key=lambda r: -(r["issued"] or 0))[:15]
+    minutes = t("report_unit_min")
+    return [
+        svg_bar_chart([(f"{r['key']}:00", r["wait_avg_s"] and round(r["wait_avg_s"] / 60, 1))
+                       for r in by_hour], t("report_chart_wait_by_hour"), minutes),
+        svg_bar_chart([(r["label"], r["issued"]) for r in busiest],
+                      t("report_chart_tickets_by_service"), t("report_unit_tickets")),
+    ]
