@@ -26,7 +26,8 @@ def rating_page(counter_id):
         raise NotFound("unknown_counter", counter=counter_id)
     wanted = qms.cfg["rating"]["device_key"]
     key = request.args.get("key", "")
-    if wanted and not hmac.compare_digest(key.encode(), wanted.encode()):
+    if wanted and not hmac.compare_digest(key.encode("utf-8", "surrogatepass"),
+                                          wanted.encode()):
         raise Forbidden("device_key")
     conf = qms.center.counters[counter_id]
     rating = qms.cfg["rating"]

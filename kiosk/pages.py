@@ -21,7 +21,7 @@ from qms.pages import COMMON_MESSAGES, render_page
 from qms.web import visitor_request
 
 from . import bp
-from .routes import registered_kiosk, status_url
+from .routes import TOKEN, registered_kiosk, status_url
 
 MESSAGES = ("kiosk_",)
 LIVE_FIELDS = ("waiting", "estimated_wait_s", "open", "closed_reason")
@@ -94,8 +94,8 @@ def registered_kiosk_page(kiosk_id):
 @bp.get("/kiosk/qr/<token>.svg")
 def ticket_qr(token):
     """The QR of a ticket's status page, as SVG on a white ground (quiet zone included)."""
-    with visitor_request():
-        if not 16 <= len(token) <= 64 or _qms().service.views.ticket_by_token(token) is None:
+    with visitor_request(token):
+        if not TOKEN.fullmatch(token) or _qms().service.views.ticket_by_token(token) is None:
             raise NotFound("unknown_ticket")
     image = qrcode.make(status_url(token), image_factory=SvgPathFillImage,
                         error_correction=ERROR_CORRECT_M)

@@ -117,8 +117,12 @@ def reprint(user, number):
     return jsonify({"number": ticket["number"], "print": device}), 202
 
 
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def _token(token):
-    if not (16 <= len(token) <= 64):
+    """A token of the shape the server makes, else 404 (before any lookup)."""
+    if not TOKEN.fullmatch(token):
         raise NotFound("unknown_ticket")
     return token
 
@@ -126,11 +130,13 @@ def _token(token):
 def visitor_ticket(token) -> dict:
     """The visitor's view of the ticket, counted against the client's share of requests;
     404 for a malformed or unknown token alike."""
-    with visitor_request():
-        ticket = _qms().service.views.ticket_by_token(_token(token))
+    with visitor_request(token):
+        views = _qms().service.views
+        seq = views.seq()  # read first: an event after it is news to the phone
+        ticket = views.ticket_by_token(_token(token))
         if ticket is None:
             raise NotFound("unknown_ticket")
-        return ticket
+        return {**ticket, "seq": seq}
 
 
 @bp.get("/api/tickets/<token>")
@@ -140,20 +146,20 @@ def ticket_status(token):
 
 @bp.post("/api/tickets/<token>/cancel")
 def cancel(token):
-    with visitor_request():
+    with visitor_request(token):
         json_body(allowed=set())
         return jsonify(_qms().service.cancel(_token(token)))
 
 
 @bp.post("/api/tickets/<token>/rating")
 def rate(token):
-    with visitor_request():
+    with visitor_request(token):
         data = json_body(allowed={"score", "comment"})
         score = field(data, "score", int, required=True)
         if not 1 <= score <= 5:
             raise ValidationError("score_range")
         limit = _qms().cfg["rating"]["comment_max"]
-        comment = field(data, "comment", str, default="", max_len=max(limit, 1))
-        if comment and not limit:
-            raise ValidationError("field_too_long", field="comment", max=0)
-        return jsonify(_qms().service.rate(_token(token), score, comment.strip())), 201
+        comment = field(data, "comment", str, default="", max_len=500).strip()
+        if len(comment) > limit:
+            raise ValidationError("field_too_long", field="comment", max=limit)
+        return jsonify(_qms().service.rate(_token(token), score, comment)), 201

@@ -104,6 +104,7 @@ def _ack_error(msg_id, **params):
 
 
 _COUNTER_ID = re.compile(r"[1-9][0-9]{0,8}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def authorize(room: str, key: str = ""):
@@ -115,7 +116,8 @@ def authorize(room: str, key: str = ""):
         if not (_COUNTER_ID.fullmatch(arg) and int(arg) in qms.center.counters):
             return _ack_error("unknown_counter", counter=arg[:16])
         wanted = qms.cfg["rating"]["device_key"]
-        if wanted and not hmac.compare_digest(str(key).encode(), wanted.encode()):
+        sent = str(key).encode("utf-8", "surrogatepass")
+        if wanted and not hmac.compare_digest(sent, wanted.encode()):
             return _ack_error("device_key")
         return None
     if kind == "display" and (not sep or arg in qms.center.zones):
@@ -129,11 +131,14 @@ def authorize(room: str, key: str = ""):
         return None
     if kind == "ticket" and sep:
         try:  # counted like the phone page's requests: a flood of joins is refused
-            with visitor_request():
-                if not 16 <= len(arg) <= 64 or qms.service.views.ticket_by_token(arg) is None:
+            with visitor_request(arg):
+                if not _TOKEN.fullmatch(arg) or qms.service.views.ticket_by_token(arg) is None:
                     raise NotFound("unknown_ticket")
         except (NotFound, TooManyRequests) as exc:
-            return _ack_error(exc.message, **exc.params)
+            refusal = _ack_error(exc.message, **exc.params)
+            if isinstance(exc, TooManyRequests):  # the phone tries again after this
+                refusal["retry_after"] = exc.retry_after
+            return refusal
         return None
     if room == "dashboard" or kind == "counter" and sep:
         user = session_user(session)

@@ -130,10 +130,12 @@ class QueueService(SupervisorActions):
         changed = [ev.QueueChanged(service=service_id, zone=s.zone, waiting=waiting,
                                    estimated_wait_s=estimate)]
         line = self.views.line(db, service_id)  # tickets sent to a counter are not in it
+        served = self.views.line_open(db, service_id, None) if line else True
         for ahead, (number, token) in enumerate(line):
             changed.append(ev.PositionChanged(
                 number=number, service=service_id, position=ahead + 1,
-                estimated_wait_s=self.views.wait_for(ahead, rate), token=token))
+                estimated_wait_s=self.views.wait_for(ahead, rate), token=token,
+                line_open=served))
         return changed
 
     @staticmethod
@@ -324,6 +326,7 @@ class QueueService(SupervisorActions):
                       taken_from=taken_from)
             c = self._counter(db, counter_id)
             out.append(self._counter_event(c, previous_officer=taken_from))
+            out.extend(self._lines_of(db, counter_id))
             return self.views.counter_view(db, counter_id)
 
     def close_counter(self, counter_id, user, *, force=False) -> dict:
@@ -343,6 +346,7 @@ class QueueService(SupervisorActions):
             self._log(db, "counter_closed", counter=counter_id, officer=user["username"])
             out.append(self._counter_event(self._counter(db, counter_id),
                                            previous_officer=user["username"]))
+            out.extend(self._lines_of(db, counter_id))
             return self.views.counter_view(db, counter_id)
 
     def _hand_back(self, db, out, t, user):
@@ -365,6 +369,7 @@ class QueueService(SupervisorActions):
             self._log(db, "counter_paused", counter=counter_id, officer=user["username"],
                       reason=reason)
             out.append(self._counter_event(self._counter(db, counter_id), reason))
+            out.extend(self._lines_of(db, counter_id))
             return self.views.counter_view(db, counter_id)
 
     def resume(self, counter_id, user) -> dict:
@@ -376,7 +381,14 @@ class QueueService(SupervisorActions):
                        "WHERE id = ?", [self.clock.now(), counter_id])
             self._log(db, "counter_resumed", counter=counter_id, officer=user["username"])
             out.append(self._counter_event(self._counter(db, counter_id)))
+            out.extend(self._lines_of(db, counter_id))
             return self.views.counter_view(db, counter_id)
+
+    def _lines_of(self, db, counter_id):
+        """A counter opened, closed, paused or resumed: the estimates of its lines changed,
+        and whether anyone serves them (each waiting visitor hears it)."""
+        return [e for s in self.center.counters[counter_id].services
+                for e in self._queue_changed(db, s)]
 
     # -- calling ----------------------------------------------------------------------
 

@@ -156,14 +156,14 @@ SCHEMA = section("The whole configuration.", {
     }, default={}),
     "phone": section("The visitor's status page (/t/<token>, the QR on the ticket).", {
         "requests_per_minute": Key("int", "Requests per minute one client address may make "
-                                   "to the status page, its API and its live room (ticket "
-                                   "status, cancel, rating, QR), on average.", default=120,
+                                   "for one ticket (status page, its API and live room, "
+                                   "cancel, rating, QR), on average.", default=120,
                                    minimum=1),
-        "burst": Key("int", "Requests one client address may make at once before the rate "
-                     "applies.", default=60, minimum=1),
+        "burst": Key("int", "Requests one client address may make at once for one ticket "
+                     "before the rate applies.", default=60, minimum=1),
         "unknown_token_cost": Key("int", "A request for a ticket that does not exist costs "
-                                  "this many requests, so guessing is slowed down sooner.",
-                                  default=10, minimum=1),
+                                  "this many requests from the address's own bucket, so "
+                                  "guessing is slowed down.", default=10, minimum=1),
     }, default={}),
     "rating": section("The satisfaction question (the device beside each counter, "
                       "/rate/<counter>, and the phone page after service).", {

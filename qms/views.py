@@ -50,6 +50,13 @@ class Views:
     def _open_counters(self, db) -> set[int]:
         return {r[0] for r in db.execute("SELECT id FROM counters WHERE status = 'open'")}
 
+    def line_open(self, db, service_id, target_counter) -> bool:
+        """Does an open counter serve this line (the service, or the one counter)?"""
+        open_ids = self._open_counters(db)
+        if target_counter is not None:
+            return target_counter in open_ids
+        return any(c in open_ids for c in self.center.counters_by_service[service_id])
+
     def counters_for(self, db, service_id, open_ids=None) -> int:
         configured = self.center.counters_by_service[service_id]
         open_ids = self._open_counters(db) if open_ids is None else open_ids
@@ -140,6 +147,9 @@ class Views:
                 view = self.ticket_view_row(t, *self.position(db, t))
             view["rated"] = t["status"] == "done" and db.execute(
                 "SELECT 1 FROM ratings WHERE ticket_id = ?", [t["id"]]).fetchone() is not None
+            view["line_open"] = t["status"] != "waiting" or self.line_open(
+                db, t["service"], t["target_counter"])
+            view["transferred"] = t["parent_id"] is not None
             return view
 
     # -- services, counters, displays -------------------------------------------------

@@ -158,13 +158,14 @@ def staff_required(*roles):
 # -- visitors' requests -------------------------------------------------------------------
 
 @contextmanager
-def visitor_request():
-    """Count one request of a client for a ticket (``phone`` settings): refused with 429
-    when the client is over its share; a request for a ticket that does not exist costs
-    ``phone.unknown_token_cost`` in all."""
+def visitor_request(token: str):
+    """Count one request of a client for the ticket ``token`` (``phone`` settings): each
+    address has a share per ticket, so phones behind one NAT do not starve each other; a
+    request for a ticket that does not exist also costs ``phone.unknown_token_cost`` from
+    the address's own share, and once that is spent the answer is 429, not 404."""
     limiter = current_app.extensions["qms_phone_limit"]
-    key = request.remote_addr or "?"
-    wait = limiter.take(key)
+    address = request.remote_addr or "?"
+    wait = limiter.take(f"{address} {token[:64]}")
     if wait:
         raise TooManyRequests(wait)
     try:
@@ -172,5 +173,7 @@ def visitor_request():
     except NotFound as exc:
         if exc.message == "unknown_ticket":
             cost = current_app.extensions["qms"].cfg["phone"]["unknown_token_cost"]
-            limiter.charge(key, cost - 1)
+            wait = limiter.take(address, cost)
+            if wait:
+                raise TooManyRequests(wait) from None
         raise

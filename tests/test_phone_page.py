@@ -9,6 +9,8 @@ import requests
 from playwright.sync_api import expect
 from test_console_browser import open_console
 
+from conftest import LiveServer, make_config
+
 PHONE = {"width": 390, "height": 844, "is_mobile": True, "has_touch": True}
 # The page's vibration, recorded: a real phone buzzes; a headless browser has no motor.
 VIBRATE_SPY = ("window.__buzz = []; "
@@ -39,18 +41,25 @@ def test_the_qr_link_opens_the_phone_page_and_it_follows_the_ticket_to_the_ratin
     expect(page.locator("#p-service")).to_have_text("Quốc tịch")
     expect(page.locator("#p-status")).to_have_text("Đang chờ")
     expect(page.locator("#p-ahead")).to_have_text("2")
-    expect(page.locator("#p-where")).to_have_text("A, tầng 1")
+    expect(page.locator("#p-where")).to_have_text("A, tầng\u00a01")
+    # No counter is open yet: the page says so instead of promising a turn.
+    expect(page.locator("#p-note")).to_have_text(
+        "Hiện chưa có quầy nào mở cho lĩnh vực này. Xin ông/bà vui lòng chờ hoặc hỏi quầy "
+        "hướng dẫn.")
+    expect(page.locator("#p-wait")).to_have_text("chưa ước tính được")
     assert page.evaluate("() => document.body.scrollWidth") <= 390  # no sideways scrolling
 
     boss = srv.login("can-bo-an")
     assert boss.post(srv.url + "/api/counters/1/open", timeout=10).status_code == 200
+    expect(page.locator("#p-note")).to_be_hidden()  # a counter serves the line now
     assert boss.post(srv.url + "/api/counters/1/next", timeout=10).json()["ticket"][
         "number"] == first["number"]
     expect(page.locator("#p-ahead")).to_have_text("1")
     for action in ("serve", "complete"):
         boss.post(srv.url + f"/api/counters/1/{action}", timeout=10)
     boss.post(srv.url + "/api/counters/1/next", timeout=10)
-    expect(page.locator("#p-ahead")).to_have_text("Ông/bà là người tiếp theo")
+    expect(page.locator("#p-next")).to_contain_text("Ông/bà là người tiếp theo")
+    expect(page.locator("#p-ahead-box")).to_be_hidden()
     expect(page.locator("#p-called")).to_be_hidden()
     for action in ("serve", "complete", "next"):
         boss.post(srv.url + f"/api/counters/1/{action}", timeout=10)
@@ -65,7 +74,7 @@ def test_the_qr_link_opens_the_phone_page_and_it_follows_the_ticket_to_the_ratin
     assert page.locator("#p-cancel").is_hidden()  # too late to cancel once called
 
     boss.post(srv.url + "/api/counters/1/recall", timeout=10)
-    expect(page.locator("#p-called-title")).to_have_text("Mời lại: đến lượt ông/bà!")
+    expect(page.locator("#p-called-title")).to_have_text("Mời lần nữa – xin ông/bà đến ngay quầy!")
     page.wait_for_function("() => window.__buzz.length === 2")  # a recall buzzes again
 
     boss.post(srv.url + "/api/counters/1/serve", timeout=10)
@@ -75,7 +84,7 @@ def test_the_qr_link_opens_the_phone_page_and_it_follows_the_ticket_to_the_ratin
     boss.post(srv.url + "/api/counters/1/complete", timeout=10)
     expect(page.locator("#p-rate")).to_be_visible()
     expect(page.locator("#p-rate-title")).to_have_text(
-        "Ông/bà có hài lòng với chất lượng phục vụ?")
+        "Ông/bà có hài lòng với chất lượng phục vụ không?")
     expect(page.locator(".p-score")).to_have_text(
         ["Rất hài lòng", "Hài lòng", "Bình thường", "Không hài lòng", "Rất không hài lòng"])
     page.fill("#p-comment", "Cán bộ <b>nhiệt tình</b>")
@@ -110,9 +119,28 @@ def test_a_transferred_ticket_shows_its_new_service_and_place(live_server, new_p
     expect(page.locator("#p-called")).to_be_hidden()
     expect(page.locator("#p-service")).to_have_text("Cấp phép xây dựng")
     expect(page.locator("#p-status")).to_have_text("Đang chờ")
-    expect(page.locator("#p-note")).to_contain_text("Cấp phép xây dựng")
-    expect(page.locator("#p-where")).to_have_text("B, tầng 2")
-    expect(page.locator("#p-ahead")).to_have_text("Ông/bà là người tiếp theo")
+    note = page.locator("#p-note")
+    expect(note).to_contain_text("đã được chuyển sang lĩnh vực Cấp phép xây dựng")
+    expect(note).to_contain_text("chưa có quầy nào mở")  # counters 3 and 4 are closed
+    expect(page.locator("#p-where")).to_have_text("B, tầng\u00a02")
+    expect(page.locator("#p-ahead")).to_have_text("0")
+    page.reload()  # the reason is the server's, not the page's memory
+    expect(note).to_contain_text("đã được chuyển sang lĩnh vực Cấp phép xây dựng")
+
+
+def test_a_visitor_put_back_in_line_is_told_why(live_server, new_page):
+    srv = live_server
+    mine = issue(srv)
+    issue(srv)
+    page = phone(new_page, mine)
+    boss = srv.login("can-bo-an")
+    boss.post(srv.url + "/api/counters/1/open", timeout=10)
+    boss.post(srv.url + "/api/counters/1/next", timeout=10)
+    expect(page.locator("#p-called")).to_be_visible()
+    assert boss.post(srv.url + "/api/counters/1/requeue", timeout=10).status_code == 200
+    expect(page.locator("#p-status")).to_have_text("Đang chờ")
+    expect(page.locator("#p-note")).to_contain_text("đã được xếp lại vào hàng chờ")
+    expect(page.locator("#p-ahead")).to_have_text("1")
 
 
 def test_cancelling_on_the_phone_takes_the_ticket_off_the_console_queue(
@@ -182,10 +210,10 @@ def test_the_phone_and_rating_pages_run_under_their_content_security_policy(
     mine = issue(srv)
     page = new_page(**PHONE, bypass_csp=False)
     page.goto(mine["status_url"])
-    expect(page.locator("#p-ahead")).to_have_text("Ông/bà là người tiếp theo")
+    expect(page.locator("#p-ahead")).to_have_text("0")
     device = new_page(800, 1280, bypass_csp=False)
     device.goto(srv.url + "/rate/1")
-    expect(device.locator("#r-officer")).to_have_text("Quầy chưa có cán bộ")
+    expect(device.locator("#r-state")).to_have_text("Quầy chưa làm việc")
     boss = srv.login("can-bo-an")
     boss.post(srv.url + "/api/counters/1/open", timeout=10)
     boss.post(srv.url + "/api/counters/1/next", timeout=10)
@@ -193,3 +221,22 @@ def test_the_phone_and_rating_pages_run_under_their_content_security_policy(
     expect(device.locator("#r-officer")).to_have_text("Cán bộ: can-bo-an")
     for p in (page, device):
         assert [line for line in p.log if "Content Security Policy" in line] == []
+
+
+def test_a_phone_over_its_share_joins_again_later_and_still_hears_its_call(
+        tmp_path, new_page):
+    srv = LiveServer(make_config(tmp_path, {"server": {"async_mode": "gevent"},
+                                            "phone": {"burst": 1,
+                                                      "requests_per_minute": 60}})).start()
+    try:
+        mine = issue(srv)
+        page = new_page(**PHONE)
+        page.goto(mine["status_url"])  # the page took the only request of the burst...
+        expect(page.locator("#offline")).to_be_visible()  # ...so its join was refused
+        boss = srv.login("can-bo-an")
+        boss.post(srv.url + "/api/counters/1/open", timeout=10)
+        boss.post(srv.url + "/api/counters/1/next", timeout=10)
+        expect(page.locator("#p-called")).to_be_visible(timeout=10_000)
+        expect(page.locator("#offline")).to_be_hidden()
+    finally:
+        srv.kill()

@@ -39,19 +39,20 @@ def test_a_completed_ticket_brings_up_the_question_and_a_tap_stores_the_rating(
     device = new_page(**TABLET)
     device.goto(srv.url + "/rate/1")
     expect(device.locator("#r-idle-counter")).to_have_text("Quầy 1")
-    expect(device.locator("#r-officer")).to_have_text("Quầy chưa có cán bộ")
-    expect(device.locator("#r-state")).to_have_text("Quầy đang đóng")
+    expect(device.locator("#r-state")).to_have_text("Quầy chưa làm việc")
+    expect(device.locator("#r-hint")).to_be_hidden()  # nobody to rate at a closed counter
 
     boss = srv.login("can-bo-an")
     boss.post(srv.url + "/api/counters/1/open", timeout=10)
     expect(device.locator("#r-officer")).to_have_text("Cán bộ: can-bo-an")
     expect(device.locator("#r-state")).to_be_hidden()
+    expect(device.locator("#r-hint")).to_be_visible()
 
     ticket = issue(srv)
     serve_one(srv, boss)
     expect(device.locator("#r-ask")).to_be_visible()
     expect(device.locator("#r-question")).to_have_text(
-        "Ông/bà có hài lòng với chất lượng phục vụ?")
+        "Ông/bà có hài lòng với chất lượng phục vụ không?")
     expect(device.locator("#r-about")).to_have_text(f"Số {ticket['number']} · Quốc tịch")
     device.fill("#r-comment", "<script>alert(1)</script> nhanh")
     device.get_by_role("button", name="Hài lòng", exact=True).tap()

@@ -117,6 +117,8 @@ def test_the_visitors_room_follows_only_that_ticket(live_server, watchers):
     assert snap["ticket"]["position"] == 1
     officer = live_server.login("can-bo-an")
     post(officer, url + "/api/counters/1/open")
+    name, place = phone.next()  # a counter now serves the line: estimates change
+    assert name == "position_changed" and (place["position"], place["line_open"]) == (1, True)
     for action in ("next", "serve", "complete"):
         post(officer, f"{url}/api/counters/1/{action}")
     post(officer, url + "/api/counters/1/next")  # the other ticket
@@ -262,5 +264,7 @@ def test_a_visitor_hears_when_their_place_in_line_moves(live_server, watchers):
     assert phone.until("position_changed")[-1][1]["position"] == 3
     officer = live_server.login("can-bo-an")
     post(officer, url + "/api/counters/1/open")
+    opened = phone.until("position_changed")[-1][1]
+    assert (opened["position"], opened["line_open"]) == (3, True)
     post(officer, url + "/api/counters/1/next")  # the priority visitor
     assert phone.until("position_changed")[-1][1]["position"] == 2

@@ -1,6 +1,7 @@
 """A visitor reaches a ticket only through its unguessable token: a guessed or malformed
 token gets the same 404 everywhere and reveals nothing, and one client flooding the ticket
-routes (or guessing) is slowed down with 429 while nothing changes."""
+routes (or guessing) is slowed down with 429 while nothing changes; phones behind one NAT
+address keep their own share."""
 
 import secrets
 
@@ -75,7 +76,17 @@ def test_guessing_costs_more_than_looking_at_ones_own_ticket(app_with):
     codes = [client.get(f"/api/tickets/{secrets.token_urlsafe(18)}").status_code
              for _ in range(5)]
     assert codes == [404, 404, 404, 429, 429]  # 3 guesses spent the burst of 30
-    assert client.get(f"/api/tickets/{t['token']}").status_code == 429
+    # The guesser's own ticket, or another phone's behind the same address, still opens.
+    assert client.get(f"/api/tickets/{t['token']}").status_code == 200
+
+
+def test_phones_behind_one_address_each_keep_their_share(app_with):
+    app, client, _ = app_with({"phone": {"burst": 3, "requests_per_minute": 60}})
+    tickets = [issue(client) for _ in range(20)]
+    for _ in range(3):  # every phone of a NATed guest Wi-Fi opens its page three times
+        for t in tickets:
+            assert client.get(f"/api/tickets/{t['token']}").status_code == 200
+    assert client.get(f"/api/tickets/{tickets[0]['token']}").status_code == 429
 
 
 def test_the_bucket_refills_with_time():
@@ -112,6 +123,10 @@ def test_joining_the_room_of_a_guessed_ticket_is_refused_then_slowed(tmp_path):
                             timeout=5) for _ in range(3)]
         assert [(a["ok"], a["code"]) for a in answers] == [
             (False, "unknown_ticket"), (False, "unknown_ticket"), (False, "too_many_requests")]
+        # Text no token is made of (a lone surrogate) is refused, not a crash.
+        odd = sio.call("join", {"room": "ticket:" + "\ud800" * 20}, timeout=5)
+        assert (odd["ok"], odd["code"]) == (False, "too_many_requests")
+        assert sio.call("join", {"room": "rate:1", "key": "\ud800"}, timeout=5)["ok"]
     finally:
         sio.disconnect()
         srv.kill()

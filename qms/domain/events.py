@@ -153,13 +153,15 @@ class QueueChanged(Event):
 @dataclass
 class PositionChanged(Event):
     """A waiting ticket's place in line after its line changed: ``number``, ``service``,
-    ``position`` (1 = next), ``estimated_wait_s``. Sent only to the ticket's own room."""
+    ``position`` (1 = next), ``estimated_wait_s``, ``line_open`` (false while no open
+    counter serves the line). Sent only to the ticket's own room."""
 
     number: str
     service: str
     position: int
     estimated_wait_s: int | None
     token: str | None = _private()
+    line_open: bool = True
 
 
 @dataclass

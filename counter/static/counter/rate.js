@@ -37,6 +37,8 @@
       ? tr("rating_officer", {officer: counter.officer}) : tr("rating_no_officer");
     $("r-state").textContent = counter.status === "closed" ? tr("rating_closed")
       : counter.status === "paused" ? tr("rating_paused") : "";
+    $("r-officer").hidden = counter.status === "closed";
+    $("r-hint").hidden = counter.status === "closed";  // nobody to rate at a closed counter
     if (asking) {
       const names = data.services[asking.service] || {};
       $("r-about").textContent = tr("rating_about", {

@@ -24,7 +24,8 @@
   function zoneText(zoneId) {
     const zone = data.zones[zoneId];
     if (!zone) return zoneId || "";
-    return t("phone_zone", {zone: name(zone.name) || zoneId, floor: zone.floor});
+    return t("phone_zone", {zone: name(zone.name) || zoneId, floor: zone.floor})
+      .replace(/ (\S+)$/, "\u00a0$1");  // "tầng 1" never breaks before its number
   }
 
   function place() {
@@ -45,12 +46,18 @@
       no_show: "phone_no_show_note", cancelled: "phone_cancelled_note",
       closed: "phone_closed_note", serving: "phone_serving_note",
     };
-    if (ticket.status === "waiting" && transfer) {
-      return transfer.to_counter
-        ? t("phone_transferred_counter", {counter: counterName(transfer.to_counter)})
-        : t("phone_transferred_service", {service: serviceName(transfer.to_service)});
+    if (ticket.status === "waiting") {
+      const parts = [];
+      if (ticket.line_open === false) parts.push(t("phone_no_counter_note"));
+      if (transfer || ticket.transferred) {
+        parts.push(ticket.target_counter
+          ? t("phone_transferred_counter", {counter: counterName(ticket.target_counter)})
+          : t("phone_transferred_service", {service: serviceName(ticket.service)}));
+      } else if (ticket.called_at) {
+        parts.push(t("phone_put_back_note"));  // called, did not come, back in line
+      }
+      return parts.join(" ");
     }
-    if (ticket.status === "waiting" && ticket.recalls > 0) return t("phone_put_back_note");
     return notes[ticket.status] ? t(notes[ticket.status]) : "";
   }
 
@@ -62,14 +69,17 @@
     $("p-service").textContent = serviceName(ticket.service);
     $("p-status").textContent = t("status_" + ticket.status);
     $("p-status").className = "p-status p-status-" + ticket.status;
-    $("p-ahead-box").hidden = !waiting;
-    $("p-wait-box").hidden = !waiting;
+    const ahead = Math.max(0, (ticket.position || 1) - 1);
+    const served = ticket.line_open !== false;
+    $("p-ahead-box").hidden = !waiting || (ahead === 0 && served);
+    $("p-wait-box").hidden = !waiting || (ahead === 0 && served);
+    $("p-next").hidden = !waiting || ahead !== 0 || !served;
     if (waiting) {
-      const ahead = Math.max(0, (ticket.position || 1) - 1);
-      $("p-ahead").textContent = ahead === 0 ? t("phone_next") : String(ahead);
-      $("p-wait").textContent = ahead === 0 ? t("phone_soon") : minutes(ticket.estimated_wait_s);
+      $("p-ahead").textContent = String(ahead);
+      $("p-wait").textContent = served ? minutes(ticket.estimated_wait_s) : t("wait_unknown");
     }
     $("p-where-box").hidden = !["waiting", "called", "serving"].includes(ticket.status);
+    $("p-where-label").textContent = t(waiting ? "phone_where" : "phone_counter");
     $("p-where").textContent = place();
     const text = note();
     $("p-note").hidden = !text;
@@ -119,7 +129,12 @@
     if (refreshing) return refreshing;
     refreshing = (async () => {
       const answer = await api("GET", path);
-      if (answer.ok) {
+      if (answer.status === 429) {  // over this phone's share: try again a little later
+        setTimeout(refresh, 5000);
+        return;
+      }
+      if (answer.ok && answer.data.seq >= seq) {
+        seq = answer.data.seq;
         if (answer.data.status !== "waiting") transfer = null;
         ticket = Object.assign({}, ticket, answer.data);
         const time = new Date().toLocaleTimeString(lang === "vi" ? "vi-VN" : "en-GB",
@@ -149,7 +164,8 @@
     },
     position_changed(p) {
       if (ticket.status === "waiting") {
-        adopt({position: p.position, estimated_wait_s: p.estimated_wait_s, service: p.service}, p.seq);
+        adopt({position: p.position, estimated_wait_s: p.estimated_wait_s, service: p.service,
+          line_open: p.line_open}, p.seq);
       }
     },
     ticket_called: onTicketEvent,
@@ -179,9 +195,17 @@
       render();
     },
     day_reset() { refresh(); },
+    refused(room, ack) {
+      // Over this phone's share (many phones behind one address at rush hour): join again
+      // when the server says, and meanwhile say the page is not live.
+      $("offline").hidden = false;
+      if (ack.code === "too_many_requests") {
+        setTimeout(() => { socket.disconnect(); socket.connect(); }, ((ack.retry_after || 5) + 1) * 1000);
+      }
+    },
     online(on) { if (on) $("p-updated").textContent = ""; },
   };
-  live(() => ["ticket:" + data.token], handlers);
+  const socket = live(() => ["ticket:" + data.token], handlers);
 
   // A phone that slept may hold a dead socket for a while: ask the API at once.
   document.addEventListener("visibilitychange", () => {
