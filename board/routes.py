@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import Response, current_app, jsonify, request
 
-from qms.domain.errors import ValidationError
+from qms.domain.errors import NotFound, ValidationError
 from qms.i18n import translate
 from qms.realtime import dashboard_state
 from qms.report_export import EXPORT_COLUMNS, to_csv, to_xlsx
@@ -30,6 +30,16 @@ def dashboard(user):
     return jsonify(dashboard_state())
 
 
+@bp.post("/api/alerts/<path:alert_id>/dismiss")
+@staff_required(*BOSSES)
+def dismiss_alert(user, alert_id):
+    """Seen: the alert leaves every board until its cause ends and comes back."""
+    json_body(allowed=set())
+    if not current_app.extensions["qms_monitor"].dismiss(alert_id[:200]):
+        raise NotFound("unknown_alert")
+    return jsonify({"id": alert_id, "dismissed": True})
+
+
 @bp.post("/api/services/<service_id>/issuing")
 @staff_required(*BOSSES)
 def set_issuing(user, service_id):
@@ -46,7 +56,7 @@ def move_waiting(user, service_id):
     data = json_body(allowed={"to", "count"})
     to = field(data, "to", str, required=True, max_len=64)
     count = field(data, "count", int)
-    if count is not None and count < 1:
+    if count is not None and not 1 <= count <= 100_000:
         raise ValidationError("count_range")
     return jsonify(_service().move_waiting(service_id[:64], to, user, count=count))
 

@@ -48,11 +48,14 @@ class BoardViews:
         served = dict(db.execute(
             "SELECT service, COUNT(*) FROM tickets WHERE day = ? AND status = 'done' "
             "GROUP BY service", [day]).fetchall())
-        # Calls of the last hour: the first call of each ticket that entered a line.
+        # Waits that ended in the last hour: the first call of each ticket in its line (from
+        # the event log: a ticket called again after a put-back keeps its first call).
         hour = {s: (n, total) for s, n, total in db.execute(
-            f"SELECT t.service, COUNT(*), SUM(t.called_at - {ENTERED}) FROM tickets t "
-            f"LEFT JOIN tickets p ON p.id = t.parent_id WHERE t.day = ? AND "
-            f"t.called_at >= ? GROUP BY t.service", [day, now - HOUR_S]).fetchall()}
+            f"SELECT t.service, COUNT(*), SUM(f.first - {ENTERED}) FROM (SELECT ticket_id, "
+            f"MIN(at) AS first FROM events WHERE day = ? AND type = 'called' "
+            f"GROUP BY ticket_id) f JOIN tickets t ON t.id = f.ticket_id LEFT JOIN tickets p "
+            f"ON p.id = t.parent_id WHERE f.first >= ? GROUP BY t.service",
+            [day, now - HOUR_S]).fetchall()}
         paused = {r[0]: {"reason": r[1], "by": r[2]} for r in db.execute(
             "SELECT service, reason, by FROM service_issuing").fetchall()}
         open_ids = {r[0] for r in db.execute(

@@ -10,9 +10,14 @@ Devices:
 
 Alerts (``AlertRaised`` / ``AlertCleared`` to the ``dashboard`` room):
 - ``wait:<service>``: the longest current wait of a line reached the service's threshold;
+- ``unserved:<service>``: people wait in a line no open counter serves, the longest for
+  ``dashboard.amber_at`` of the threshold already;
 - ``printer:<device>``: a print failed (cleared by the next successful print);
-- ``offline:<device>``: a kiosk, display or rating device has been away for
-  ``dashboard.offline_after_s``.
+- ``offline:<device>``: a kiosk, display or rating device that had been connected for at
+  least ``dashboard.offline_after_s`` has been away as long (a page opened for a moment,
+  by a visitor on the start page, raises nothing).
+
+A supervisor may dismiss an alert; it comes back only if its cause ends and starts again.
 
 ``check()`` runs every ``dashboard.check_s`` in the background (started with the first
 board) and when a board joins. The registry is in the memory of this process: with several
@@ -37,6 +42,7 @@ class Monitor:
         self.board = BoardViews(storage, center, clock)
         self.devices: dict[str, dict] = {}
         self.alerts: dict[str, dict] = {}
+        self.dismissed: set[str] = set()
         self._sids: dict[str, set[str]] = {}  # socket id -> devices it stands for
         self._lock = threading.RLock()
         self.running = False
@@ -55,7 +61,7 @@ class Monitor:
     def _device(self, device, kind):
         return self.devices.setdefault(device, {
             "device": device, "kind": kind, "online": None, "connections": 0,
-            "last_contact": None, "fault": None, "away_since": None})
+            "last_contact": None, "fault": None, "away_since": None, "since": None})
 
     def _emit(self, events):
         seq = self.seq()
@@ -80,22 +86,33 @@ class Monitor:
                 return
             self._sids[sid].add(device)
             d = self._device(device, kind)
+            if d["connections"] == 0:
+                d["since"] = self.clock.now()
             d.update(connections=d["connections"] + 1, online=True,
                      last_contact=self.clock.now(), away_since=None)
             events = [self._changed(d)]
             events += self._clear(f"offline:{device}")
         self._emit(events)
 
-    def disconnected(self, sid):
+    def disconnected(self, sid, device=None):
+        """A socket went away (or left the room of ``device`` only)."""
         events = []
         with self._lock:
-            for device in self._sids.pop(sid, ()):
-                d = self.devices[device]
+            held = self._sids.get(sid, set())
+            gone = [device] if device in held else [] if device else list(held)
+            for name in gone:
+                held.discard(name)
+                d = self.devices[name]
                 d["connections"] = max(0, d["connections"] - 1)
-                d["last_contact"] = self.clock.now()
+                now = d["last_contact"] = self.clock.now()
                 if d["connections"] == 0:
-                    d.update(online=False, away_since=self.clock.now())
+                    # Only a device that was in service is missed when it goes.
+                    in_service = d["since"] is not None and \
+                        now - d["since"] >= self.cfg["dashboard"]["offline_after_s"]
+                    d.update(online=False, away_since=now if in_service else None)
                 events.append(self._changed(d))
+            if not held:
+                self._sids.pop(sid, None)
         if events:
             self._emit(events)
 
@@ -129,7 +146,7 @@ class Monitor:
                     log.exception("board check failed")
 
     def _raise(self, alert_id, kind, subject, detail, since=None):
-        if alert_id in self.alerts:
+        if alert_id in self.alerts or alert_id in self.dismissed:
             return []
         alert = {"id": alert_id, "kind": kind, "subject": subject, "detail": detail,
                  "since": self.clock.iso(since if since is not None else self.clock.now())}
@@ -137,15 +154,29 @@ class Monitor:
         return [ev.AlertRaised(**alert)]
 
     def _clear(self, alert_id):
+        self.dismissed.discard(alert_id)  # the cause ended: next time it is news again
         if self.alerts.pop(alert_id, None) is None:
             return []
         return [ev.AlertCleared(id=alert_id)]
+
+    def dismiss(self, alert_id) -> bool:
+        """A supervisor has seen it: off the board until its cause ends and comes back."""
+        with self._lock:
+            if alert_id not in self.alerts:
+                return False
+            del self.alerts[alert_id]
+            self.dismissed.add(alert_id)
+        self._emit([ev.AlertCleared(id=alert_id)])
+        return True
 
     def check(self):
         """Raise and clear the wait and offline alerts for the state right now."""
         now = self.clock.now()
         with self.storage.db() as db:
             oldest = self.board.oldest_waiting(db, self.clock.service_day(now))
+            open_ids = {r[0] for r in db.execute(
+                "SELECT id FROM counters WHERE status = 'open'").fetchall()}
+        amber_at = self.cfg["dashboard"]["amber_at"]
         events = []
         with self._lock:
             for s in self.center.services.values():
@@ -156,6 +187,12 @@ class Monitor:
                                           {"sla_s": s.sla_s}, since=since + s.sla_s)
                 else:
                     events += self._clear(f"wait:{s.id}")
+                served = any(c in open_ids for c in self.center.counters_by_service[s.id])
+                if not served and level(wait, s.sla_s, amber_at) != "ok":
+                    events += self._raise(f"unserved:{s.id}", "unserved", s.id,
+                                          {"sla_s": s.sla_s}, since=since)
+                else:
+                    events += self._clear(f"unserved:{s.id}")
             away_limit = self.cfg["dashboard"]["offline_after_s"]
             for d in self.devices.values():
                 if d["away_since"] is not None and now - d["away_since"] >= away_limit:
@@ -166,7 +203,7 @@ class Monitor:
 
     def snapshot(self) -> dict:
         with self._lock:
-            devices = [{k: v for k, v in d.items() if k != "away_since"}
+            devices = [{k: v for k, v in d.items() if k not in ("away_since", "since")}
                        | {"last_contact": self.clock.iso(d["last_contact"])}
                        for d in sorted(self.devices.values(), key=lambda d: d["device"])]
             return {"alerts": list(self.alerts.values()), "devices": devices}

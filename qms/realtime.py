@@ -240,4 +240,7 @@ def register_handlers():
         if not isinstance(room, str):
             return _ack_error("field_required", field="room")
         leave_room(room)
+        device = _device_of(room)
+        if device:
+            current_app.extensions["qms_monitor"].disconnected(request.sid, device[0])
         return {"ok": True, "room": room}

@@ -183,9 +183,10 @@ SCHEMA = section("The whole configuration.", {
                         default=0.75, minimum=0.1, maximum=1.0),
         "check_s": Key("float", "How often the server checks waits and devices for alerts, "
                        "in seconds.", default=5.0, minimum=0.2, maximum=60),
-        "offline_after_s": Key("float", "A kiosk, display or rating device that disconnected "
-                               "raises an alert after this many seconds away.", default=30.0,
-                               minimum=1, maximum=3600),
+        "offline_after_s": Key("float", "A kiosk, display or rating device that had been "
+                               "connected this long and disconnected raises an alert after "
+                               "this many seconds away.", default=30.0, minimum=1,
+                               maximum=3600),
     }, default={}),
     "console": section("The officers' counter console.", {
         "pause_reasons": Key("list", "Reasons offered when pausing a counter.",

@@ -16,7 +16,8 @@
   let zone = "";
   let dialogService = null;
 
-  const mins = (s) => (s === null || s === undefined) ? "—" : t("board_min", {n: Math.floor(s / 60)});
+  const mins = (s) => (s === null || s === undefined) ? "—"
+    : s < 60 ? t("board_under_min") : t("board_min", {n: Math.floor(s / 60)});
   const clock = (iso) => iso ? new Date(iso).toLocaleTimeString(data.lang === "vi" ? "vi-VN" : "en-GB",
     {hour: "2-digit", minute: "2-digit", timeZone: data.timezone}) : "—";
   const serviceName = (id) => (data.services[id] || {}).name || id;
@@ -34,22 +35,55 @@
 
   // -- alerts -------------------------------------------------------------------------------
 
+  function deviceName(device) {
+    /* "rate:13" -> "Máy đánh giá Quầy 13"; people read names, not ids. */
+    const [kind, ...rest] = device.split(":");
+    const arg = rest.join(":");
+    if (kind === "rate") return t("board_dev_rate", {counter: data.counters[arg] || arg});
+    if (kind === "kiosk") return t("board_dev_kiosk", {kiosk: arg});
+    if (kind === "printer") return arg ? t("board_dev_printer_of", {kiosk: arg}) : t("board_dev_printer");
+    if (kind === "display" && arg.startsWith("counter:")) {
+      const id = arg.slice(8);
+      return t("board_dev_counter_screen", {counter: data.counters[id] || id});
+    }
+    if (kind === "display") {
+      const zone = data.zones.find((z) => z.id === arg);
+      return arg ? t("board_dev_display", {zone: zone ? zone.name : arg}) : t("board_dev_display_all");
+    }
+    return device;
+  }
+
+  const SEVERITY = {wait: 0, unserved: 1, printer: 2, offline: 3};
+
   function alertText(a) {
+    if (a.kind === "unserved") {
+      const s = state.services.find((x) => x.id === a.subject);
+      return t("board_alert_unserved", {service: serviceName(a.subject), n: s ? s.waiting : "?"});
+    }
     if (a.kind === "wait") {
       const s = state.services.find((x) => x.id === a.subject);
       return t("board_alert_wait", {service: serviceName(a.subject),
-        sla: Math.round(a.detail.sla_s / 60), wait: s ? mins(waitOf(s)) : "—"});
+        sla: mins(a.detail.sla_s), wait: s ? mins(waitOf(s)) : "—"});
     }
     if (a.kind === "printer") {
-      return t("board_alert_printer", {device: a.subject, fault: t("board_fault_" + a.detail.fault)});
+      return t("board_alert_printer", {device: deviceName(a.subject), fault: t("board_fault_" + a.detail.fault)});
     }
-    return t("board_alert_offline", {device: a.subject});
+    return t("board_alert_offline", {device: deviceName(a.subject)});
+  }
+
+  function alertZone(a) {
+    const s = state.services.find((x) => x.id === a.subject);
+    return s ? s.zone : null;  // devices belong to every zone's view
   }
 
   function renderAlerts() {
     const list = $("b-alerts");
-    list.replaceChildren(...state.alerts.map((a) => el("li", {class: "b-alert b-alert-" + a.kind, "data-alert": a.id},
-      el("span", {class: "b-alert-time", text: clock(a.since)}), el("span", {text: alertText(a)}))));
+    const shown = state.alerts.filter((a) => !zone || !alertZone(a) || alertZone(a) === zone)
+      .sort((a, b) => (SEVERITY[a.kind] - SEVERITY[b.kind]) || a.since.localeCompare(b.since));
+    list.replaceChildren(...shown.map((a) => el("li", {class: "b-alert b-alert-" + a.kind, "data-alert": a.id},
+      el("span", {class: "b-alert-time", text: clock(a.since)}), el("span", {class: "b-alert-text", text: alertText(a)}),
+      el("button", {type: "button", class: "b-small b-dismiss", text: t("board_dismiss"),
+        onclick: () => dismiss(a.id)}))));
     $("b-no-alerts").hidden = state.alerts.length > 0;
     $("b-alert-count").textContent = state.alerts.length ? "(" + state.alerts.length + ")" : "";
   }
@@ -69,7 +103,7 @@
   function visible(item) { return !zone || item.zone === zone; }
 
   function renderZones() {
-    const cards = data.zones.filter(visible).map((z) => {
+    const cards = data.zones.filter((z) => !zone || z.id === zone).map((z) => {
       const lines = state.services.filter((s) => s.zone === z.id);
       const counters = state.counters.filter((c) => c.zone === z.id);
       const worst = lines.reduce((w, s) => Math.max(w, waitOf(s) || 0), 0);
@@ -91,6 +125,7 @@
   function actionButtons(s) {
     const pause = el("button", {type: "button", class: "b-small", "data-act": "issuing",
       text: t(s.issuing_paused ? "board_resume_issuing" : "board_pause_issuing"),
+      "aria-label": t(s.issuing_paused ? "board_resume_issuing" : "board_pause_issuing") + " · " + serviceName(s.id),
       onclick: () => s.issuing_paused ? setIssuing(s, false, "") : openPause(s)});
     const move = el("button", {type: "button", class: "b-small", "data-act": "move",
       text: t("board_move"), onclick: () => openMove(s)});
@@ -102,10 +137,13 @@
     const body = $("b-services").tBodies[0];
     const rows = [];
     let department = null;
-    for (const s of state.services.filter(visible)) {
+    const busyOnly = $("b-busy").checked;
+    const lines = state.services.filter(visible).filter((s) =>
+      !busyOnly || s.waiting > 0 || s.issuing_paused || s.served_today > 0 || s.counters_open > 0);
+    for (const s of lines) {
       if (s.department !== department) {
         department = s.department;
-        const mine = state.services.filter((x) => x.department === department && visible(x));
+        const mine = lines.filter((x) => x.department === department);
         rows.push(el("tr", {class: "b-dept"}, el("th", {colspan: "7", scope: "rowgroup",
           text: (data.departments[department] || department) + " · " +
             t("board_zone_waiting", {n: mine.reduce((n, x) => n + x.waiting, 0)})})));
@@ -148,7 +186,7 @@
 
   function renderCounters() {
     const cards = state.counters.filter(visible).map((c) => {
-      const st = c.current ? "serving" : c.status;
+      const st = c.current ? (c.current.status === "called" ? "calling" : "serving") : c.status;
       const lines = [el("div", {class: "b-c-head"}, el("strong", {text: data.counters[c.id] || String(c.id)}),
         el("span", {class: "b-pill b-pill-" + st, text: t("board_counter_" + st)}))];
       lines.push(el("div", {class: "b-c-officer", text: c.officer || t("board_nobody")}));
@@ -173,7 +211,7 @@
     const rows = state.devices.map((d) => {
       const st = d.fault ? "fault" : d.online === null ? "unknown" : d.online ? "online" : "offline";
       return el("tr", {class: "b-device b-device-" + st, "data-device": d.device},
-        el("td", {text: d.device}),
+        el("td", {text: deviceName(d.device), title: d.device}),
         el("td", {text: d.fault ? t("board_fault_" + d.fault) : t("board_device_" + st) +
           (d.connections > 1 ? " (" + d.connections + ")" : "")}),
         el("td", {text: d.last_contact ? clock(d.last_contact) : t("board_never")}));
@@ -251,6 +289,19 @@
 
   // -- actions ------------------------------------------------------------------------------
 
+  async function dismiss(id) {
+    const answer = await api("POST", "/api/alerts/" + encodeURIComponent(id) + "/dismiss");
+    if (answer.ok || answer.status === 404) {
+      state.alerts = state.alerts.filter((x) => x.id !== id);
+      renderAlerts();
+    }
+  }
+
+  function say(text) {
+    $("b-message").textContent = text;
+    $("b-message").hidden = !text;
+  }
+
   async function setIssuing(s, paused, reason) {
     const answer = await api("POST", "/api/services/" + encodeURIComponent(s.id) + "/issuing", {paused, reason});
     if (!answer.ok) {
@@ -279,7 +330,8 @@
     dialogService = s;
     $("b-move-title").textContent = t("board_move_title", {service: serviceName(s.id), n: s.waiting});
     const options = state.services.filter((x) => x.id !== s.id && x.counters > 0).map((x) =>
-      el("option", {value: x.id, text: x.prefix + " · " + serviceName(x.id)}));
+      el("option", {value: x.id, text: t("board_move_option", {prefix: x.prefix,
+        service: serviceName(x.id), open: x.counters_open, counters: x.counters, waiting: x.waiting})}));
     $("b-move-to").replaceChildren(el("option", {value: "", text: t("board_choose_service")}), ...options);
     $("b-move-count").value = "";
     $("b-move-error").hidden = true;
@@ -300,12 +352,15 @@
       return;
     }
     $("b-move").close();
+    say(t("board_moved", {n: answer.data.moved.length, numbers: answer.data.moved.join(", "),
+      service: serviceName(to)}));
     reread();
   });
 
   // -- controls -----------------------------------------------------------------------------
 
   $("b-zone").addEventListener("change", () => { zone = $("b-zone").value; render(); });
+  $("b-busy").addEventListener("change", renderServices);
   function soundButton() {
     $("b-sound").setAttribute("aria-pressed", String(soundOn));
     $("b-sound").textContent = t(soundOn ? "board_sound_is_on" : "board_sound_off");
