@@ -55,7 +55,7 @@ class Views:
         open_ids = self._open_counters(db)
         if target_counter is not None:
             return target_counter in open_ids
-        return any(c in open_ids for c in self.center.counters_by_service[service_id])
+        return any(c in open_ids for c in self.center.counters_by_service.get(service_id, ()))
 
     def counters_for(self, db, service_id, open_ids=None) -> int:
         configured = self.center.counters_by_service[service_id]

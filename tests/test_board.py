@@ -116,7 +116,7 @@ def test_a_printer_fault_and_a_device_gone_offline_show_on_the_board(srv, new_pa
 
     issue(srv, kiosk="k1")  # its printer is off
     fault = page.locator("#b-alerts [data-alert='printer:printer:k1']")
-    expect(fault).to_contain_text("Máy in của máy lấy số k1: không kết nối được máy in",
+    expect(fault).to_contain_text("Máy in của máy lấy số k1 gặp sự cố: không kết nối được máy in",
                                   timeout=10_000)
     expect(page.locator("#b-devices [data-device='printer:k1']")).to_contain_text(
         "không kết nối được máy in")
