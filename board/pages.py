@@ -9,11 +9,11 @@ from qms.domain.errors import ValidationError
 from qms.i18n import translate
 from qms.pages import page_language, render_page
 from qms.report_export import svg_bar_chart
-from qms.reports import BY
+from qms.reports import BY, Reports
 from qms.web import current_user
 
 from . import bp
-from .routes import BOSSES, report_query, run_report
+from .routes import BOSSES, report_query, run_reports
 
 MESSAGES = ("board_",)
 
@@ -67,24 +67,30 @@ def reports_page():
         return refused
     lang = page_language()
     args = {k: v for k, v in request.args.items() if k != "lang"}
-    error = None
     try:
         query = report_query(args, formats=("json",))
     except ValidationError as exc:
-        error = translate(exc.message, lang, **exc.params)
-        query = report_query({}, formats=("json",))
-    rows, totals = run_report(query, lang)
-    charts = _charts(query, rows, lang)
+        # Keep what the supervisor typed in the form, say what is wrong, show nothing.
+        typed = {k: str(args.get(k, ""))[:10] for k in ("from", "to")}
+        typed["by"] = args.get("by") if args.get("by") in BY else "day"
+        return render_page("board/reports.html", "report_title", messages=MESSAGES,
+                           query=typed, rows=[], totals=None, charts=[], comments=[],
+                           error=translate(exc.message, lang, **exc.params), by_choices=BY,
+                           user=current_user())
+    out = run_reports(query, lang, (query["by"], "hour", "service"))
+    rows, totals = out[query["by"]]
+    charts = _charts(out["hour"][0], out["service"][0], lang)
+    qms = current_app.extensions["qms"]
+    comments = Reports(qms.storage, qms.center, qms.service.clock).comments(
+        query["from"], query["to"], limit=200, lang=lang)
     return render_page("board/reports.html", "report_title", messages=MESSAGES,
-                       query=query, rows=rows, totals=totals, charts=charts, error=error,
-                       by_choices=BY, user=current_user())
+                       query=query, rows=rows, totals=totals, charts=charts,
+                       comments=comments, error=None, by_choices=BY, user=current_user())
 
 
-def _charts(query, rows, lang):
+def _charts(by_hour, by_service, lang):
     """Waits by hour of arrival and tickets by service, as SVG drawn here."""
     t = lambda msg_id, **kw: translate(msg_id, lang, **kw)  # noqa: E731
-    by_hour, _ = run_report({**query, "by": "hour"}, lang)
-    by_service, _ = run_report({**query, "by": "service"}, lang)
     busiest = sorted(by_service, key=lambda r: -(r["issued"] or 0))[:15]
     minutes = t("report_unit_min")
     return [

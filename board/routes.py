@@ -1,6 +1,7 @@
 """The board's JSON API: its state, and what a supervisor does from it. Supervisors and
 admins only (401 without a session, 403 for an officer)."""
 
+import re
 from datetime import date
 
 from flask import Response, current_app, jsonify, request
@@ -17,6 +18,7 @@ from . import bp
 BOSSES = ("supervisor", "admin")
 FORMATS = ("json", "csv", "xlsx")
 MAX_DAYS = 366
+REPORT_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -76,18 +78,28 @@ def report_query(args, *, formats=FORMATS) -> dict:
         raise ValidationError("field_choice", field="by", choices=", ".join(BY))
     if fmt not in formats:
         raise ValidationError("field_choice", field="format", choices=", ".join(formats))
+    if isinstance(date_from, str) and isinstance(date_to, str) and \
+            REPORT_DAY.fullmatch(date_from) and REPORT_DAY.fullmatch(date_to) and \
+            date_from > date_to:
+        raise ValidationError("report_dates_order")
     check_range(date_from, date_to)
     if (date.fromisoformat(date_to) - date.fromisoformat(date_from)).days >= MAX_DAYS:
         raise ValidationError("report_range", days=MAX_DAYS)
     return {"from": date_from, "to": date_to, "by": by, "format": fmt}
 
 
-def run_report(query, page_lang):
+def run_reports(query, page_lang, bys) -> dict:
+    """``{by: (rows, totals)}`` for each grouping of ``bys``, from one read of the log."""
     qms = current_app.extensions["qms"]
     reports = Reports(qms.storage, qms.center, qms.service.clock)
-    rows, totals = reports.report(query["from"], query["to"], query["by"], page_lang)
-    totals["label"] = translate("report_total", page_lang)
-    return rows, totals
+    out = reports.report_many(query["from"], query["to"], bys, page_lang)
+    for _, totals in out.values():
+        totals["label"] = translate("report_total", page_lang)
+    return out
+
+
+def run_report(query, page_lang):
+    return run_reports(query, page_lang, (query["by"],))[query["by"]]
 
 
 def column_headers(page_lang) -> dict:
@@ -105,12 +117,14 @@ def reports(user):
                         "rows": rows, "totals": totals})
     name = f"bao-cao-{query['by']}-{query['from']}-{query['to']}"
     if query["format"] == "csv":
-        body = to_csv(rows, totals=totals, headers=column_headers(page_lang))
+        body = to_csv(rows, totals=totals, headers=column_headers(page_lang),
+                      lang=page_lang)
         response = Response(body.encode("utf-8"), mimetype="text/csv; charset=utf-8")
     else:
         title = translate("report_sheet", page_lang, by=translate(f"report_by_{query['by']}",
                                                                   page_lang))
-        body = to_xlsx(rows, title, totals=totals, headers=column_headers(page_lang))
+        body = to_xlsx(rows, title, totals=totals, headers=column_headers(page_lang),
+                       lang=page_lang)
         response = Response(body, mimetype=XLSX)
     response.headers["Content-Disposition"] = (
         f"attachment; filename={name}.{query['format']}")

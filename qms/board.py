@@ -3,8 +3,9 @@ longest current wait and its level against the service's threshold, the average 
 last hour, served today), and each counter (status, pause reason, officer, current ticket).
 
 A ticket's wait here is from when it entered its line (issue, or the moment it was
-transferred into this line) to its call, the same definition as the reports
-(docs/reports.md).
+transferred into this line) to its first call, as in the reports (docs/reports.md); the
+reports also count the wait of a ticket moved away before any call, which the board, being
+about lines now, leaves out.
 """
 
 from __future__ import annotations

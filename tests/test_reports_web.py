@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from test_console_browser import log_in
 
 from conftest import Staff, issue
+from qms.i18n import translate
 
 
 @pytest.fixture
@@ -72,8 +73,14 @@ def test_csv_and_xlsx_hold_the_same_figures_as_json(app, day):
     header, first, total = lines[0], lines[1], lines[-1]
     assert header[:4] == ["Mã", "Tên", "Đã cấp", "Chuyển đến"]
     assert first[:3] == ["quoc-tich", "Quốc tịch", "3"]
-    assert float(first[header.index("Chờ TB")]) == data["wait_avg_s"]
-    assert total[1] == "Tổng cộng"
+    # The files are read by people: minutes and per cent, and the headings say so. JSON
+    # keeps seconds and fractions.
+    assert data["wait_avg_s"] == 720.0 and data["served_rate"] == 0.3333
+    assert first[header.index("Chờ TB (phút)")] == "12.0"
+    assert first[header.index("Chờ tối đa (phút)")] == "19.0"
+    assert first[header.index("Tỷ lệ phục vụ (%)")] == "33.3"
+    assert first[header.index(translate("report_col_score", "vi") + " (%)")] == "100.0"
+    assert total[:2] == ["", "Tổng cộng"]
 
     xlsx = boss.client.get(query + "&format=xlsx&lang=en")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
@@ -81,15 +88,17 @@ def test_csv_and_xlsx_hold_the_same_figures_as_json(app, day):
     head = cells[0]
     assert head[:3] == ["Key", "Name", "Issued"]
     assert cells[1][:3] == ["quoc-tich", "Quốc tịch", 3]
-    for column, value in (("Wait avg", 720), ("Wait max", 1140), ("Service avg", 600),
+    for column, value in (("Wait avg (min)", 12), ("Wait max (min)", 19),
+                          ("Service avg (min)", 10), ("Served rate (%)", 33.3),
                           ("Rating avg (1–5)", 4), ("Satisfied", 1)):
         assert cells[1][head.index(column)] == value, column
+    assert cells[-1][:2] == [None, "Total"]
 
 
 @pytest.mark.parametrize("query, code", [
     ("from=2026-02-30", "field_type"),
     ("from=29/05/2026", "field_type"),
-    ("from=2026-05-29&to=2026-05-28", "invalid_request"),
+    ("from=2026-05-29&to=2026-05-28", "report_dates_order"),
     ("from=2025-01-01&to=2026-05-29", "report_range"),
     ("by=week", "field_choice"),
     ("format=pdf", "field_choice"),
@@ -144,3 +153,28 @@ def test_the_reports_page_shows_the_table_charts_and_downloads_the_excel_file(
         sheet = load_workbook(io.BytesIO(f.read())).active
     rows = {r[0]: r for r in sheet.iter_rows(values_only=True)}
     assert rows["quoc-tich"][2] == 2 and rows["cap-phep"][2] == 1
+
+
+def test_the_reports_page_keeps_wrong_dates_and_says_what_is_wrong(app):
+    boss = Staff(app, "giam-sat", role="supervisor")
+    page = boss.client.get("/reports?from=2026-05-29&to=2026-05-28&by=service")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Ngày kết thúc phải bằng hoặc sau ngày bắt đầu." in html
+    assert 'value="2026-05-29"' in html and 'value="2026-05-28"' in html
+    assert '<option value="service" selected>' in html
+
+
+def test_visitors_comments_are_listed_as_text(app, day, client):
+    boss = Staff(app, "giam-sat", role="supervisor")
+    html = boss.client.get(f"/reports?from={day}&to={day}").get_data(as_text=True)
+    assert "Không có góp ý trong khoảng thời gian này." in html
+    officer = Staff(app, "can-bo-binh")
+    t = issue(client)
+    for action in ("open", "next", "serve", "complete"):
+        officer.act(2, action)
+    client.post(f"/api/tickets/{t['token']}/rating",
+                json={"score": 2, "comment": "<script>x()</script> chờ lâu"})
+    html = boss.client.get(f"/reports?from={day}&to={day}").get_data(as_text=True)
+    assert "&lt;script&gt;x()&lt;/script&gt; chờ lâu" in html and "<script>x()" not in html
+    assert "Không hài lòng" in html
