@@ -86,8 +86,8 @@ class Monitor:
                 return
             self._sids[sid].add(device)
             d = self._device(device, kind)
-            if d["connections"] == 0:
-                d["since"] = self.clock.now()
+            if d["connections"] == 0 and not d.get("in_service"):
+                d["since"] = self.clock.now()  # a device back from a blip stays in service
             d.update(connections=d["connections"] + 1, online=True,
                      last_contact=self.clock.now(), away_since=None)
             events = [self._changed(d)]
@@ -109,7 +109,8 @@ class Monitor:
                     # Only a device that was in service is missed when it goes.
                     in_service = d["since"] is not None and \
                         now - d["since"] >= self.cfg["dashboard"]["offline_after_s"]
-                    d.update(online=False, away_since=now if in_service else None)
+                    d.update(online=False, away_since=now if in_service else None,
+                             in_service=in_service)
                 events.append(self._changed(d))
             if not held:
                 self._sids.pop(sid, None)
@@ -190,7 +191,7 @@ class Monitor:
                 served = any(c in open_ids for c in self.center.counters_by_service[s.id])
                 if not served and level(wait, s.sla_s, amber_at) != "ok":
                     events += self._raise(f"unserved:{s.id}", "unserved", s.id,
-                                          {"sla_s": s.sla_s}, since=since)
+                                          {"sla_s": s.sla_s}, since=since + s.sla_s * amber_at)
                 else:
                     events += self._clear(f"unserved:{s.id}")
             away_limit = self.cfg["dashboard"]["offline_after_s"]
@@ -203,7 +204,8 @@ class Monitor:
 
     def snapshot(self) -> dict:
         with self._lock:
-            devices = [{k: v for k, v in d.items() if k not in ("away_since", "since")}
+            devices = [{k: v for k, v in d.items()
+                        if k not in ("away_since", "since", "in_service")}
                        | {"last_contact": self.clock.iso(d["last_contact"])}
                        for d in sorted(self.devices.values(), key=lambda d: d["device"])]
             return {"alerts": list(self.alerts.values()), "devices": devices}

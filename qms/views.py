@@ -149,7 +149,11 @@ class Views:
                 "SELECT 1 FROM ratings WHERE ticket_id = ?", [t["id"]]).fetchone() is not None
             view["line_open"] = t["status"] != "waiting" or self.line_open(
                 db, t["service"], t["target_counter"])
-            view["transferred"] = t["parent_id"] is not None
+            # Moved to another line (not handed back to its own when a counter closed).
+            parent = t["parent_id"] and db.execute(
+                "SELECT service FROM tickets WHERE id = ?", [t["parent_id"]]).fetchone()
+            view["transferred"] = bool(parent) and (
+                parent[0] != t["service"] or t["target_counter"] is not None)
             return view
 
     # -- services, counters, displays -------------------------------------------------

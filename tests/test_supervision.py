@@ -117,3 +117,21 @@ def test_the_board_counts_waits_from_when_a_ticket_entered_its_line(
         0, 1, 1200)
     r = boss.client.get("/api/dashboard").json
     assert [a["id"] for a in r["alerts"]] == []
+
+
+def test_a_device_back_from_a_blip_is_still_missed_when_it_goes_for_good(app, clock):
+    monitor = app.extensions["qms_monitor"]  # dashboard.offline_after_s: 30 s
+    monitor.connected("s1", "kiosk:k9", "kiosk")
+    clock.advance(100)  # in service
+    monitor.disconnected("s1")
+    monitor.connected("s2", "kiosk:k9", "kiosk")
+    clock.advance(2)  # a blip
+    monitor.disconnected("s2")
+    monitor.connected("s3", "display:A", "display")  # a page opened for a moment
+    monitor.disconnected("s3")
+    clock.advance(3600)
+    monitor.check()
+    assert sorted(monitor.alerts) == ["offline:kiosk:k9"]
+    assert monitor.dismiss("offline:kiosk:k9") and monitor.alerts == {}
+    monitor.check()
+    assert monitor.alerts == {}  # dismissed until it comes back and goes again

@@ -84,8 +84,8 @@
       el("span", {class: "b-alert-time", text: clock(a.since)}), el("span", {class: "b-alert-text", text: alertText(a)}),
       el("button", {type: "button", class: "b-small b-dismiss", text: t("board_dismiss"),
         onclick: () => dismiss(a.id)}))));
-    $("b-no-alerts").hidden = state.alerts.length > 0;
-    $("b-alert-count").textContent = state.alerts.length ? "(" + state.alerts.length + ")" : "";
+    $("b-no-alerts").hidden = shown.length > 0;
+    $("b-alert-count").textContent = shown.length ? "(" + shown.length + ")" : "";
   }
 
   function ring() {
