@@ -1,13 +1,12 @@
 """The supervisors' screens: the live board (``/dashboard``) and the reports
 (``/reports``). Without a session they lead to the staff login; an officer gets 403."""
 
-from urllib.parse import urlencode
 
-from flask import current_app, redirect, request, session
+from flask import current_app, request, session
 
 from qms.domain.errors import ValidationError
 from qms.i18n import translate
-from qms.pages import page_language, render_page
+from qms.pages import login_redirect, page_language, render_page
 from qms.report_export import svg_bar_chart
 from qms.reports import BY, Reports
 from qms.web import current_user
@@ -22,7 +21,7 @@ def _guard(path):
     """None when a supervisor or admin is logged in, else the answer to give."""
     user = current_user()
     if user is None:
-        return redirect("/counter/login?" + urlencode({"next": path}))
+        return login_redirect(path)
     if user["role"] not in BOSSES:
         page = render_page("board/forbidden.html", "board_forbidden_title",
                            messages=MESSAGES, user=user)

@@ -7,10 +7,10 @@ counter's room, so a reload, a reconnect or a second tab always shows the true q
 import re
 from urllib.parse import urlencode
 
-from flask import current_app, redirect, request, session
+from flask import current_app, request, session
 
 from qms.domain.errors import NotFound
-from qms.pages import page_language, render_page
+from qms.pages import login_redirect, page_language, render_page
 from qms.web import current_user
 
 from . import bp
@@ -18,10 +18,6 @@ from . import bp
 # Where a login may lead: the staff pages (consoles, board, reports), never another site
 # (?next=//evil).
 _NEXT = re.compile(r"/counter(/[1-9][0-9]{0,8})?|/dashboard|/reports")
-
-
-def _login_redirect(path):
-    return redirect("/counter/login?" + urlencode({"next": path}))
 
 
 def _me(user):
@@ -41,7 +37,7 @@ def login_page():
 def picker_page():
     user = current_user()
     if user is None:
-        return _login_redirect("/counter")
+        return login_redirect("/counter")
     qms = current_app.extensions["qms"]
     lang = page_language()
     allowed = [c.id for c in qms.center.counters.values() if c.active and (
@@ -60,7 +56,7 @@ def console_page(counter_id):
         raise NotFound("unknown_counter", counter=counter_id)
     user = current_user()
     if user is None:
-        return _login_redirect(f"/counter/{counter_id}")
+        return login_redirect(f"/counter/{counter_id}")
     lang = page_language()
     conf = qms.center.counters[counter_id]
     reasons = [{"value": r["vi"], "label": r[lang] or r["vi"]}

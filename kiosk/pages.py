@@ -18,10 +18,10 @@ from qrcode.image.svg import SvgPathFillImage
 from qms.domain.errors import Forbidden, NotFound
 from qms.i18n import LANGUAGES, catalogue_for
 from qms.pages import COMMON_MESSAGES, render_page
-from qms.web import visitor_request
+from qms.web import TOKEN, visitor_request
 
 from . import bp
-from .routes import TOKEN, registered_kiosk, status_url
+from .routes import registered_kiosk, status_url
 
 MESSAGES = ("kiosk_",)
 LIVE_FIELDS = ("waiting", "estimated_wait_s", "open", "closed_reason")

@@ -6,7 +6,7 @@ import re
 from flask import current_app, jsonify, request, url_for
 
 from qms.domain.errors import Conflict, Forbidden, NotFound, ValidationError
-from qms.web import field, json_body, lang, staff_required, visitor_request
+from qms.web import TOKEN, field, json_body, lang, staff_required, visitor_request
 
 from . import bp
 
@@ -115,9 +115,6 @@ def reprint(user, number):
     # In the language the visitor chose at the kiosk, whoever asks for the reprint.
     device = _qms().printers.submit(kiosk, ticket_print(ticket, row["lang"] or lang()))
     return jsonify({"number": ticket["number"], "print": device}), 202
-
-
-TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _token(token):

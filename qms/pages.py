@@ -11,7 +11,9 @@ center's language (``center.default_language``) until someone taps the other one
 
 from __future__ import annotations
 
-from flask import current_app, g, make_response, render_template, request
+from urllib.parse import urlencode
+
+from flask import current_app, g, make_response, redirect, render_template, request
 
 from .i18n import LANGUAGES, catalogue_for, translate
 
@@ -55,3 +57,8 @@ def render_page(template: str, title_id: str, *, messages=(), data=None, remembe
     if remember and request.args.get("lang") in LANGUAGES:
         response.set_cookie("lang", page_lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+def login_redirect(path: str):
+    """To the staff login, which leads back to ``path`` (a staff page) once logged in."""
+    return redirect("/counter/login?" + urlencode({"next": path}))

@@ -16,7 +16,7 @@ from flask_socketio import SocketIO, join_room, leave_room
 
 from .domain import events as ev
 from .domain.errors import NotFound, TooManyRequests
-from .web import session_user, visitor_request
+from .web import TOKEN, session_user, visitor_request
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,6 @@ def _ack_error(msg_id, **params):
 
 
 _COUNTER_ID = re.compile(r"[1-9][0-9]{0,8}")
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def authorize(room: str, key: str = ""):
@@ -132,7 +131,7 @@ def authorize(room: str, key: str = ""):
     if kind == "ticket" and sep:
         try:  # counted like the phone page's requests: a flood of joins is refused
             with visitor_request(arg):
-                if not _TOKEN.fullmatch(arg) or qms.service.views.ticket_by_token(arg) is None:
+                if not TOKEN.fullmatch(arg) or qms.service.views.ticket_by_token(arg) is None:
                     raise NotFound("unknown_ticket")
         except (NotFound, TooManyRequests) as exc:
             refusal = _ack_error(exc.message, **exc.params)

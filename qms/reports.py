@@ -143,7 +143,7 @@ def check_range(date_from: str, date_to: str) -> tuple[str, str]:
         except ValueError:
             raise ValidationError("field_type", field=field, expected="YYYY-MM-DD") from None
     if date_from > date_to:
-        raise ValidationError("invalid_request", field="from")
+        raise ValidationError("report_dates_order")
     return date_from, date_to
 
 

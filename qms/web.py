@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from contextlib import contextmanager
 from functools import wraps
 
@@ -156,6 +157,10 @@ def staff_required(*roles):
 
 
 # -- visitors' requests -------------------------------------------------------------------
+
+# The shape of the tokens the server makes (secrets.token_urlsafe(18)); anything else is
+# an unknown ticket before any lookup.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 @contextmanager
 def visitor_request(token: str):
